@@ -1,0 +1,79 @@
+#include "common/grpc_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+
+namespace observer {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// The host part of `listen` with the bound port.
+std::string BoundAddress(const std::string& listen, int port) {
+  const size_t colon = listen.rfind(':');
+  return absl::StrCat(listen.substr(0, colon), ":", port);
+}
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Service*>& services,
+                     const std::function<void()>& before_shutdown) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    LogError("cannot listen", {{"service", options.service}, {"listen", options.listen}});
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  LogInfo("serving",
+          {{"service", options.service}, {"grpc_address", BoundAddress(options.listen, port)}});
+
+  sigset_t set = TerminationSignals();
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  LogInfo("stopping", {{"service", options.service},
+                       {"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  std::thread second_signal([set] {
+    int again = 0;
+    if (sigwait(&set, &again) == 0) {
+      LogWarning("second signal: exiting at once");
+      _exit(1);
+    }
+  });
+  second_signal.detach();
+
+  server->GetHealthCheckService()->SetServingStatus(false);
+  absl::SleepFor(options.drain_period);
+  if (before_shutdown) before_shutdown();
+  server->Shutdown(absl::ToChronoTime(absl::Now() + options.shutdown_timeout));
+  server->Wait();
+  LogInfo("stopped", {{"service", options.service}});
+  return 0;
+}
+
+}  // namespace observer

@@ -1,0 +1,40 @@
+// The life of a gRPC server process, shared by both services: start with health checking
+// and reflection, announce the bound address, wait for SIGTERM/SIGINT, then drain and stop.
+#ifndef OBSERVER_COMMON_GRPC_SERVER_H_
+#define OBSERVER_COMMON_GRPC_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace observer {
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so
+// that ServeUntilSignal receives them. Call first thing in main.
+void BlockTerminationSignals();
+
+struct ServeOptions {
+  std::string service;  // For logs, e.g. "registry".
+  std::string listen;   // host:port; port 0 picks a free port.
+  // After a signal the health status is NOT_SERVING for this long before the server stops
+  // accepting calls, so that load balancers move away first.
+  absl::Duration drain_period = absl::Seconds(1);
+  // In-flight calls get this long to finish before they are cancelled.
+  absl::Duration shutdown_timeout = absl::Seconds(10);
+};
+
+// Builds and starts the server with `services`, logs a "serving" line carrying
+// `grpc_address`, and waits for SIGTERM or SIGINT. Then: health NOT_SERVING, the drain
+// period, `before_shutdown` (to end long-lived streams cleanly), Shutdown with the timeout.
+// A second signal exits at once. Returns the process exit code (0 after a clean stop, 1 if
+// the address cannot be bound).
+int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Service*>& services,
+                     const std::function<void()>& before_shutdown);
+
+}  // namespace observer
+
+#endif  // OBSERVER_COMMON_GRPC_SERVER_H_

@@ -1,0 +1,199 @@
+#include "registry-service/src/api/registry_handler.h"
+
+#include <string>
+
+#include "common/grpc_status.h"
+
+namespace observer::registry {
+namespace {
+
+// Until mutual TLS establishes identities, the actor is what the caller declares in the
+// `x-observer-actor` metadata, qualified by its peer address.
+RequestContext ContextFrom(grpc::CallbackServerContext* context) {
+  RequestContext ctx;
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("x-observer-actor");
+  std::string declared =
+      it != metadata.end() ? std::string(it->second.data(), it->second.size()) : "anonymous";
+  if (declared.size() > 128) declared.resize(128);
+  ctx.actor = declared;
+  return ctx;
+}
+
+}  // namespace
+
+class RegistryHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
+                                            public WatchSink {
+ public:
+  WatchReactor(RegistryHandler& handler, const v1::WatchRequest& request) : handler_(handler) {
+    session_ = std::make_shared<WatchSession>(handler.store_, handler.hub_, this);
+    {
+      std::lock_guard<std::mutex> lock(handler_.watches_mu_);
+      if (handler_.closing_) {
+        Finish(MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
+                         "the server is shutting down"));
+        return;
+      }
+      handler_.watches_.insert(session_);
+    }
+    session_->Start(request);
+  }
+
+  void Send(const v1::WatchResponse* response) override { StartWrite(response); }
+  void Finish(const absl::Status& status) override {
+    grpc::ServerWriteReactor<v1::WatchResponse>::Finish(ToGrpcStatus(status));
+  }
+  void OnWriteDone(bool ok) override { session_->OnSent(ok); }
+  void OnCancel() override { session_->Cancel(); }
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(handler_.watches_mu_);
+      handler_.watches_.erase(session_);
+    }
+    delete this;
+  }
+
+ private:
+  RegistryHandler& handler_;
+  std::shared_ptr<WatchSession> session_;
+};
+
+RegistryHandler::RegistryHandler(Registry& registry, Store& store, WatchHub& hub)
+    : registry_(registry), store_(store), hub_(hub) {}
+
+void RegistryHandler::CloseWatches() {
+  std::set<std::shared_ptr<WatchSession>> open;
+  {
+    std::lock_guard<std::mutex> lock(watches_mu_);
+    closing_ = true;
+    open = watches_;
+  }
+  for (const auto& session : open) session->Cancel();
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* RegistryHandler::Write(
+    grpc::CallbackServerContext* context, const Request* request, Response* response,
+    void (Registry::*method)(const RequestContext&, const Request&, Callback<Response>)) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  (registry_.*method)(ContextFrom(context), *request,
+                      [reactor, response](absl::StatusOr<Response> result) {
+                        if (result.ok()) *response = *std::move(result);
+                        reactor->Finish(ToGrpcStatus(result.status()));
+                      });
+  return reactor;
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* RegistryHandler::Read(
+    grpc::CallbackServerContext* context, const Request* request, Response* response,
+    absl::StatusOr<Response> (Registry::*method)(const Request&)) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Response> result = (registry_.*method)(*request);
+  if (result.ok()) *response = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RegistryHandler::CreateElection(grpc::CallbackServerContext* context,
+                                                          const v1::CreateElectionRequest* request,
+                                                          v1::CreateElectionResponse* response) {
+  return Write(context, request, response, &Registry::CreateElection);
+}
+grpc::ServerUnaryReactor* RegistryHandler::GetElection(grpc::CallbackServerContext* context,
+                                                       const v1::GetElectionRequest* request,
+                                                       v1::GetElectionResponse* response) {
+  return Read(context, request, response, &Registry::GetElection);
+}
+grpc::ServerUnaryReactor* RegistryHandler::ListElections(grpc::CallbackServerContext* context,
+                                                         const v1::ListElectionsRequest* request,
+                                                         v1::ListElectionsResponse* response) {
+  return Read(context, request, response, &Registry::ListElections);
+}
+grpc::ServerUnaryReactor* RegistryHandler::UpdateElection(grpc::CallbackServerContext* context,
+                                                          const v1::UpdateElectionRequest* request,
+                                                          v1::UpdateElectionResponse* response) {
+  return Write(context, request, response, &Registry::UpdateElection);
+}
+grpc::ServerUnaryReactor* RegistryHandler::CreateOrganisation(
+    grpc::CallbackServerContext* context, const v1::CreateOrganisationRequest* request,
+    v1::CreateOrganisationResponse* response) {
+  return Write(context, request, response, &Registry::CreateOrganisation);
+}
+grpc::ServerUnaryReactor* RegistryHandler::GetOrganisation(
+    grpc::CallbackServerContext* context, const v1::GetOrganisationRequest* request,
+    v1::GetOrganisationResponse* response) {
+  return Read(context, request, response, &Registry::GetOrganisation);
+}
+grpc::ServerUnaryReactor* RegistryHandler::ListOrganisations(
+    grpc::CallbackServerContext* context, const v1::ListOrganisationsRequest* request,
+    v1::ListOrganisationsResponse* response) {
+  return Read(context, request, response, &Registry::ListOrganisations);
+}
+grpc::ServerUnaryReactor* RegistryHandler::UpdateOrganisation(
+    grpc::CallbackServerContext* context, const v1::UpdateOrganisationRequest* request,
+    v1::UpdateOrganisationResponse* response) {
+  return Write(context, request, response, &Registry::UpdateOrganisation);
+}
+grpc::ServerUnaryReactor* RegistryHandler::CreateObserver(grpc::CallbackServerContext* context,
+                                                          const v1::CreateObserverRequest* request,
+                                                          v1::CreateObserverResponse* response) {
+  return Write(context, request, response, &Registry::CreateObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::BatchCreateObservers(
+    grpc::CallbackServerContext* context, const v1::BatchCreateObserversRequest* request,
+    v1::BatchCreateObserversResponse* response) {
+  return Write(context, request, response, &Registry::BatchCreateObservers);
+}
+grpc::ServerUnaryReactor* RegistryHandler::GetObserver(grpc::CallbackServerContext* context,
+                                                       const v1::GetObserverRequest* request,
+                                                       v1::GetObserverResponse* response) {
+  return Read(context, request, response, &Registry::GetObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::ListObservers(grpc::CallbackServerContext* context,
+                                                         const v1::ListObserversRequest* request,
+                                                         v1::ListObserversResponse* response) {
+  return Read(context, request, response, &Registry::ListObservers);
+}
+grpc::ServerUnaryReactor* RegistryHandler::UpdateObserver(grpc::CallbackServerContext* context,
+                                                          const v1::UpdateObserverRequest* request,
+                                                          v1::UpdateObserverResponse* response) {
+  return Write(context, request, response, &Registry::UpdateObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::AccreditObserver(
+    grpc::CallbackServerContext* context, const v1::AccreditObserverRequest* request,
+    v1::AccreditObserverResponse* response) {
+  return Write(context, request, response, &Registry::AccreditObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::RejectObserver(grpc::CallbackServerContext* context,
+                                                          const v1::RejectObserverRequest* request,
+                                                          v1::RejectObserverResponse* response) {
+  return Write(context, request, response, &Registry::RejectObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::SuspendObserver(
+    grpc::CallbackServerContext* context, const v1::SuspendObserverRequest* request,
+    v1::SuspendObserverResponse* response) {
+  return Write(context, request, response, &Registry::SuspendObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::ReinstateObserver(
+    grpc::CallbackServerContext* context, const v1::ReinstateObserverRequest* request,
+    v1::ReinstateObserverResponse* response) {
+  return Write(context, request, response, &Registry::ReinstateObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::WithdrawObserver(
+    grpc::CallbackServerContext* context, const v1::WithdrawObserverRequest* request,
+    v1::WithdrawObserverResponse* response) {
+  return Write(context, request, response, &Registry::WithdrawObserver);
+}
+grpc::ServerUnaryReactor* RegistryHandler::DeleteObserver(grpc::CallbackServerContext* context,
+                                                          const v1::DeleteObserverRequest* request,
+                                                          v1::DeleteObserverResponse* response) {
+  return Write(context, request, response, &Registry::DeleteObserver);
+}
+
+grpc::ServerWriteReactor<v1::WatchResponse>* RegistryHandler::Watch(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchRequest* request) {
+  return new WatchReactor(*this, *request);
+}
+
+}  // namespace observer::registry

@@ -1,0 +1,76 @@
+// The registry's domain rules that need no stored state: resource names, the accreditation
+// deadline, field validation of elections, organisations and observers, the status
+// lifecycle, and what counts as personal data. Field paths in violations are request paths
+// (`election.`, `organisation.`, `observer.` prefixes).
+#ifndef OBSERVER_REGISTRY_DOMAIN_RULES_H_
+#define OBSERVER_REGISTRY_DOMAIN_RULES_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/country_codes.h"
+#include "common/errors.h"
+#include "observer/registry/v1/resources.pb.h"
+
+namespace observer::registry {
+
+// --- Resource names -------------------------------------------------------------------------
+
+bool IsValidElectionId(absl::string_view id);
+bool IsValidOrganisationCode(absl::string_view code);
+
+// `elections/{id}` → id. INVALID_ARGUMENT naming `field` if malformed.
+absl::StatusOr<std::string> ParseElectionName(absl::string_view name, absl::string_view field);
+// `organisations/{code}` → code.
+absl::StatusOr<std::string> ParseOrganisationName(absl::string_view name, absl::string_view field);
+// `elections/{e}/observers/{o}` → (e, o).
+absl::StatusOr<std::pair<std::string, std::string>> ParseObserverName(absl::string_view name,
+                                                                      absl::string_view field);
+std::string ElectionName(absl::string_view id);
+std::string OrganisationName(absl::string_view code);
+std::string ObserverName(absl::string_view election_id, absl::string_view observer_id);
+
+// --- Elections ------------------------------------------------------------------------------
+
+// 18:00 local time on voting day minus 6 calendar days, with the UTC offset in force at that
+// instant in `time_zone` (historical offsets from tzdata). INVALID_ARGUMENT if the zone is
+// unknown.
+absl::StatusOr<absl::Time> DefaultAccreditationDeadline(const google::type::Date& voting_day,
+                                                        absl::string_view time_zone);
+
+// Validates the caller-settable fields of an election and fills defaults (deadline, state).
+void ValidateElection(const CountryCodes& countries, v1::Election& election, Violations& v);
+
+// --- Organisations --------------------------------------------------------------------------
+
+void ValidateOrganisation(v1::Organisation& organisation, Violations& v);
+
+// --- Observers ------------------------------------------------------------------------------
+
+// Validates the caller-settable fields of an observer (not the checks that need the store:
+// organisation existence, host country, duplicates, deadline).
+void ValidateObserver(const CountryCodes& countries, v1::Observer& observer, Violations& v);
+
+// The identity document as compared for duplicates: type, issuing country and the number
+// with spaces and dashes removed, upper-cased.
+std::string DocumentKey(const v1::IdDocument& document);
+
+// Removes the personal data (identity document, birth date, contact).
+void StripPersonalData(v1::Observer& observer);
+
+// The status transitions of the lifecycle.
+enum class Transition { kAccredit, kReject, kSuspend, kReinstate, kWithdraw };
+absl::string_view TransitionName(Transition t);
+// The status an observer moves to, or nullopt if `from` does not allow the transition.
+std::optional<v1::ObserverStatus> NextStatus(v1::ObserverStatus from, Transition t);
+
+// An etag for a record last changed at `revision`.
+std::string EtagFor(int64_t revision);
+
+}  // namespace observer::registry
+
+#endif  // OBSERVER_REGISTRY_DOMAIN_RULES_H_

@@ -1,0 +1,115 @@
+// registry-service: wires the store, the domain, the change stream and the gRPC server.
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/country_codes.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "registry-service/src/api/registry_handler.h"
+#include "registry-service/src/changelog/watch_hub.h"
+#include "registry-service/src/domain/registry.h"
+#include "registry-service/src/storage/sqlite_store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port)");
+ABSL_FLAG(std::string, store, "sqlite://registry.db",
+          "Store URL: sqlite://PATH (relative) or sqlite:///ABSOLUTE/PATH");
+ABSL_FLAG(int64_t, changelog_retention, 1000000,
+          "How many of the latest revisions the change log keeps for resuming watchers");
+ABSL_FLAG(absl::Duration, watch_progress_interval, absl::Seconds(5),
+          "Idle watchers get a progress notification this often");
+ABSL_FLAG(int32_t, watch_cache_events, 65536, "Recent change events kept in memory for watchers");
+ABSL_FLAG(int32_t, commit_max_group, 256, "Most write requests committed in one transaction");
+ABSL_FLAG(absl::Duration, store_busy_timeout, absl::Seconds(5),
+          "How long a write waits for a store lock held by another process");
+ABSL_FLAG(absl::Duration, drain_period, absl::Seconds(1),
+          "After SIGTERM, how long health reports NOT_SERVING before the server stops");
+ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
+          "How long in-flight calls get to finish at shutdown");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace {
+
+constexpr char kUsage[] =
+    "registry-service: the register of accredited foreign election observers.\n"
+    "Usage: registry-service --listen 127.0.0.1:50051 --store sqlite:///var/lib/observer/"
+    "registry.db";
+
+// sqlite://relative/path or sqlite:///absolute/path → the file path.
+std::string SqlitePath(const std::string& url) {
+  absl::string_view path = url;
+  if (!absl::ConsumePrefix(&path, "sqlite://") || path.empty()) {
+    observer::ExitWithUsageError(absl::StrCat(
+        "--store: '", url, "' is not supported; use sqlite://PATH (PostgreSQL comes later)"));
+  }
+  return std::string(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  observer::BlockTerminationSignals();
+  observer::ParseFlagsWithEnv(argc, argv, "REGISTRY", kUsage);
+  observer::LogLevel level;
+  if (!observer::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    observer::ExitWithUsageError("--log-level: use debug, info, warning or error");
+  }
+  observer::SetLogLevel(level);
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  if (auto status = observer::ValidateListenAddress(listen); !status.ok()) {
+    observer::ExitWithUsageError(absl::StrCat("--listen: ", status.message()));
+  }
+  if (absl::GetFlag(FLAGS_changelog_retention) < 1) {
+    observer::ExitWithUsageError("--changelog-retention must be at least 1");
+  }
+  if (absl::GetFlag(FLAGS_watch_cache_events) < 1 || absl::GetFlag(FLAGS_commit_max_group) < 1) {
+    observer::ExitWithUsageError("--watch-cache-events and --commit-max-group must be positive");
+  }
+  if (absl::GetFlag(FLAGS_watch_progress_interval) < absl::Milliseconds(10)) {
+    observer::ExitWithUsageError("--watch-progress-interval must be at least 10ms");
+  }
+  const std::string path = SqlitePath(absl::GetFlag(FLAGS_store));
+  const observer::CountryCodes& countries = observer::CountryCodes::Default();
+
+  observer::registry::SqliteStoreOptions store_options;
+  store_options.max_group_size = absl::GetFlag(FLAGS_commit_max_group);
+  store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
+  auto store = observer::registry::SqliteStore::Open(path, store_options);
+  if (!store.ok()) {
+    observer::LogError("cannot open the store", {{"store", absl::GetFlag(FLAGS_store)},
+                                                 {"error", store.status().message()}});
+    return 1;
+  }
+  auto revisions = (*store)->GetRevisions();
+  if (!revisions.ok()) {
+    observer::LogError("cannot read the store", {{"store", absl::GetFlag(FLAGS_store)},
+                                                 {"error", revisions.status().message()}});
+    return 1;
+  }
+  observer::registry::WatchHub hub(revisions->head, {absl::GetFlag(FLAGS_watch_cache_events),
+                                                     absl::GetFlag(FLAGS_watch_progress_interval)});
+  (*store)->SetCommitListener([&hub](std::vector<observer::registry::v1::ChangeEvent> events) {
+    hub.Publish(std::move(events));
+  });
+  observer::registry::RegistryOptions registry_options;
+  registry_options.changelog_retention = absl::GetFlag(FLAGS_changelog_retention);
+  observer::registry::Registry registry(**store, countries, registry_options);
+  observer::registry::RegistryHandler handler(registry, **store, hub);
+
+  observer::LogInfo("starting", {{"service", "registry"},
+                                 {"store", absl::GetFlag(FLAGS_store)},
+                                 {"head_revision", revisions->head},
+                                 {"compact_revision", revisions->compact}});
+  observer::ServeOptions serve;
+  serve.service = "registry";
+  serve.listen = listen;
+  serve.drain_period = absl::GetFlag(FLAGS_drain_period);
+  serve.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  return observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
+}

@@ -1,0 +1,82 @@
+// A thin RAII layer over the SQLite C API: one connection, cached prepared statements, and
+// the mapping of SQLite result codes to our error model.
+#ifndef OBSERVER_REGISTRY_STORAGE_SQLITE_DB_H_
+#define OBSERVER_REGISTRY_STORAGE_SQLITE_DB_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace observer::registry::sqlite {
+
+// Maps an SQLite result code to a status: BUSY/LOCKED → UNAVAILABLE (retryable), FULL →
+// RESOURCE_EXHAUSTED, everything else → INTERNAL. `what` says which operation failed.
+absl::Status StatusFromSqlite(int rc, sqlite3* db, absl::string_view what);
+
+// A prepared statement, reset on destruction so a cached statement can be reused.
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, absl::string_view text);
+  Statement& BindBlob(int index, absl::string_view bytes);
+  Statement& BindNull(int index);
+
+  // Advances to the next row: true with a row, false when done, or an error.
+  absl::StatusOr<bool> Step();
+  // Runs a statement that returns no rows.
+  [[nodiscard]] absl::Status Run();
+
+  int64_t Int(int column) const;
+  std::string Text(int column) const;
+  absl::string_view Blob(int column) const;
+  bool IsNull(int column) const;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+class Connection {
+ public:
+  // Opens (creating if `create`) the database file. Read-only connections cannot write.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& path, bool create,
+                                                          bool read_only);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // A cached prepared statement for `sql` (the SQL text is the cache key).
+  absl::StatusOr<Statement> Prepare(absl::string_view sql);
+  // Runs one or more statements without results (DDL, PRAGMA, BEGIN/COMMIT).
+  [[nodiscard]] absl::Status Exec(absl::string_view sql);
+  // The first column of the first row of `sql` as an integer.
+  absl::StatusOr<int64_t> QueryInt(absl::string_view sql);
+  absl::StatusOr<std::string> QueryText(absl::string_view sql);
+
+  sqlite3* raw() const { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  sqlite3* db_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+};
+
+}  // namespace observer::registry::sqlite
+
+#endif  // OBSERVER_REGISTRY_STORAGE_SQLITE_DB_H_

@@ -1,0 +1,771 @@
+#include "registry-service/src/storage/sqlite_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/status_macros.h"
+
+namespace observer::registry {
+namespace {
+
+// Each entry brings the schema from version N to N+1; never edit a released entry.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE store_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  head_revision INTEGER NOT NULL,
+  compact_revision INTEGER NOT NULL
+);
+INSERT INTO store_state (id, head_revision, compact_revision) VALUES (1, 0, 1);
+CREATE TABLE elections (id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE organisations (code TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE observers (
+  election_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  organisation TEXT,
+  state TEXT,
+  citizenship TEXT NOT NULL,
+  category INTEGER NOT NULL,
+  test INTEGER NOT NULL,
+  document_key TEXT NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (election_id, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX observers_by_document ON observers (election_id, document_key);
+CREATE INDEX observers_by_status ON observers (election_id, status, id);
+CREATE INDEX observers_by_organisation ON observers (election_id, organisation, id);
+CREATE INDEX observers_by_state ON observers (election_id, state, id);
+CREATE TABLE observer_tags (
+  election_id TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  observer_id TEXT NOT NULL,
+  PRIMARY KEY (election_id, tag, observer_id)
+) WITHOUT ROWID;
+CREATE TABLE badges (
+  election_id TEXT NOT NULL,
+  badge TEXT NOT NULL,
+  PRIMARY KEY (election_id, badge)
+) WITHOUT ROWID;
+CREATE TABLE badge_sequences (election_id TEXT PRIMARY KEY, next INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE changes (revision INTEGER PRIMARY KEY, event BLOB NOT NULL);
+CREATE TABLE requests (
+  request_id TEXT PRIMARY KEY,
+  fingerprint BLOB NOT NULL,
+  response BLOB NOT NULL,
+  revision INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX requests_by_revision ON requests (revision);
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
+
+constexpr int kMaxReaders = 16;
+
+template <typename T>
+absl::StatusOr<T> ParseRecord(absl::string_view bytes, absl::string_view what) {
+  T message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
+                     absl::StrCat("corrupt ", what, " record in the store"));
+  }
+  return message;
+}
+
+absl::Status Migrate(sqlite::Connection& db, const std::string& path) {
+  ASSIGN_OR_RETURN(const int64_t version, db.QueryInt("PRAGMA user_version"));
+  if (version > SqliteStore::kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " has schema version ", version, " but this registry-service only knows ",
+        SqliteStore::kSchemaVersion, ": upgrade the binary"));
+  }
+  if (version == 0) {
+    // A new file is empty; anything else without our version is not a registry store.
+    ASSIGN_OR_RETURN(const int64_t tables,
+                     db.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'"));
+    if (tables != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is an SQLite database but not a registry store"));
+    }
+  }
+  for (int64_t v = version; v < SqliteStore::kSchemaVersion; ++v) {
+    RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    absl::Status status = db.Exec(kMigrations[v]);
+    if (status.ok()) status = db.Exec(absl::StrCat("PRAGMA user_version = ", v + 1));
+    if (status.ok()) status = db.Exec("COMMIT");
+    if (!status.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return absl::Status(status.code(), absl::StrCat("migrating ", path, " to schema version ",
+                                                      v + 1, ": ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConfigureConnection(sqlite::Connection& db, absl::Duration busy_timeout) {
+  RETURN_IF_ERROR(
+      db.Exec(absl::StrCat("PRAGMA busy_timeout = ", absl::ToInt64Milliseconds(busy_timeout))));
+  return db.Exec("PRAGMA foreign_keys = OFF");
+}
+
+std::string ObserverKey(const v1::Observer& observer) {
+  if (observer.sending_body().has_organisation()) return observer.sending_body().organisation();
+  return {};
+}
+
+}  // namespace
+
+struct SqliteStore::Pending {
+  WriteFn fn;
+  WriteDone done;
+};
+
+// The write side of one request. Revisions and events are tracked so that a request rolled
+// back to its savepoint gives its revisions back.
+class SqliteStore::Txn final : public WriteTxn {
+ public:
+  Txn(sqlite::Connection& db, int64_t head) : db_(db), head_(head) {}
+
+  int64_t head() const { return head_; }
+  std::vector<v1::ChangeEvent>& events() { return events_; }
+
+  absl::StatusOr<std::optional<v1::Election>> GetElection(absl::string_view id) override {
+    return GetBlob<v1::Election>("SELECT data FROM elections WHERE id = ?1", id, {}, "election");
+  }
+  absl::StatusOr<std::optional<v1::Organisation>> GetOrganisation(absl::string_view code) override {
+    return GetBlob<v1::Organisation>("SELECT data FROM organisations WHERE code = ?1", code, {},
+                                     "organisation");
+  }
+  absl::StatusOr<std::optional<v1::Observer>> GetObserver(absl::string_view election_id,
+                                                          absl::string_view observer_id) override {
+    return GetBlob<v1::Observer>("SELECT data FROM observers WHERE election_id = ?1 AND id = ?2",
+                                 election_id, observer_id, "observer");
+  }
+
+  absl::StatusOr<std::optional<std::string>> FindObserverByDocument(
+      absl::string_view election_id, absl::string_view document_key) override {
+    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("SELECT id FROM observers WHERE election_id = ?1 AND "
+                                            "document_key = ?2"));
+    stmt.Bind(1, election_id).Bind(2, document_key);
+    ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) return std::optional<std::string>();
+    return std::optional<std::string>(stmt.Text(0));
+  }
+
+  absl::StatusOr<bool> BadgeUsed(absl::string_view election_id, absl::string_view badge) override {
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_.Prepare("SELECT 1 FROM badges WHERE election_id = ?1 AND badge = ?2"));
+    stmt.Bind(1, election_id).Bind(2, badge);
+    return stmt.Step();
+  }
+
+  absl::StatusOr<int64_t> NextBadgeSequence(absl::string_view election_id) override {
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_.Prepare("INSERT INTO badge_sequences (election_id, next) VALUES (?1, 2) "
+                                 "ON CONFLICT (election_id) DO UPDATE SET next = next + 1 "
+                                 "RETURNING next - 1"));
+    stmt.Bind(1, election_id);
+    ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) return absl::InternalError("badge sequence returned no row");
+    return stmt.Int(0);
+  }
+
+  absl::Status PutElection(const v1::Election& election) override {
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_.Prepare("INSERT OR REPLACE INTO elections (id, data) VALUES (?1, ?2)"));
+    const std::string id(absl::string_view(election.name()).substr(sizeof("elections/") - 1));
+    stmt.Bind(1, id).BindBlob(2, election.SerializeAsString());
+    return stmt.Run();
+  }
+
+  absl::Status PutOrganisation(const v1::Organisation& organisation) override {
+    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT OR REPLACE INTO organisations (code, data) "
+                                            "VALUES (?1, ?2)"));
+    const std::string code(
+        absl::string_view(organisation.name()).substr(sizeof("organisations/") - 1));
+    stmt.Bind(1, code).BindBlob(2, organisation.SerializeAsString());
+    return stmt.Run();
+  }
+
+  absl::Status PutObserver(absl::string_view election_id, absl::string_view observer_id,
+                           absl::string_view document_key, const v1::Observer& observer) override {
+    {
+      ASSIGN_OR_RETURN(auto stmt,
+                       db_.Prepare("INSERT OR REPLACE INTO observers (election_id, id, status, "
+                                   "organisation, state, citizenship, category, test, "
+                                   "document_key, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                                   "?9, ?10)"));
+      stmt.Bind(1, election_id).Bind(2, observer_id).Bind(3, int64_t{observer.status()});
+      const std::string organisation = ObserverKey(observer);
+      if (organisation.empty()) {
+        stmt.BindNull(4);
+      } else {
+        stmt.Bind(4, organisation);
+      }
+      if (observer.sending_body().has_state()) {
+        stmt.Bind(5, observer.sending_body().state());
+      } else {
+        stmt.BindNull(5);
+      }
+      stmt.Bind(6, observer.citizenship())
+          .Bind(7, int64_t{observer.category()})
+          .Bind(8, int64_t{observer.test() ? 1 : 0})
+          .Bind(9, document_key)
+          .BindBlob(10, observer.SerializeAsString());
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    RETURN_IF_ERROR(DeleteTags(election_id, observer_id));
+    for (const std::string& tag : observer.tags()) {
+      ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT OR IGNORE INTO observer_tags (election_id, "
+                                              "tag, observer_id) VALUES (?1, ?2, ?3)"));
+      stmt.Bind(1, election_id).Bind(2, tag).Bind(3, observer_id);
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    if (!observer.badge_number().empty()) {
+      ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT OR IGNORE INTO badges (election_id, badge) "
+                                              "VALUES (?1, ?2)"));
+      stmt.Bind(1, election_id).Bind(2, observer.badge_number());
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteObserver(absl::string_view election_id,
+                              absl::string_view observer_id) override {
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_.Prepare("DELETE FROM observers WHERE election_id = ?1 AND id = ?2"));
+    stmt.Bind(1, election_id).Bind(2, observer_id);
+    RETURN_IF_ERROR(stmt.Run());
+    return DeleteTags(election_id, observer_id);
+  }
+
+  int64_t NextRevision() override { return ++head_; }
+  int64_t CurrentRevision() const override { return head_; }
+
+  absl::Status Atomically(const std::function<absl::Status()>& fn) override {
+    const std::string name = absl::StrCat("nested", ++savepoints_);
+    RETURN_IF_ERROR(db_.Exec(absl::StrCat("SAVEPOINT ", name)));
+    const Mark m = mark();
+    absl::Status status = fn();
+    if (status.ok()) status = db_.Exec(absl::StrCat("RELEASE ", name));
+    if (!status.ok()) {
+      (void)db_.Exec(absl::StrCat("ROLLBACK TO ", name));
+      (void)db_.Exec(absl::StrCat("RELEASE ", name));
+      rollback_to(m);
+    }
+    return status;
+  }
+
+  absl::Status AppendChange(const v1::ChangeEvent& event) override {
+    if (event.revision() <= last_appended_ || event.revision() > head_) {
+      return absl::InternalError(
+          absl::StrCat("change for revision ", event.revision(), " appended out of order"));
+    }
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_.Prepare("INSERT INTO changes (revision, event) VALUES (?1, ?2)"));
+    stmt.Bind(1, event.revision()).BindBlob(2, event.SerializeAsString());
+    RETURN_IF_ERROR(stmt.Run());
+    last_appended_ = event.revision();
+    events_.push_back(event);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<StoredRequest>> GetRequest(absl::string_view request_id) override {
+    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("SELECT fingerprint, response, revision FROM requests "
+                                            "WHERE request_id = ?1"));
+    stmt.Bind(1, request_id);
+    ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) return std::optional<StoredRequest>();
+    return std::optional<StoredRequest>(StoredRequest{std::string(request_id),
+                                                      std::string(stmt.Blob(0)),
+                                                      std::string(stmt.Blob(1)), stmt.Int(2)});
+  }
+
+  absl::Status PutRequest(const StoredRequest& request) override {
+    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT INTO requests (request_id, fingerprint, "
+                                            "response, revision) VALUES (?1, ?2, ?3, ?4)"));
+    stmt.Bind(1, request.request_id)
+        .BindBlob(2, request.fingerprint)
+        .BindBlob(3, request.response)
+        .Bind(4, request.revision);
+    return stmt.Run();
+  }
+
+  absl::Status Compact(int64_t keep_from) {
+    ASSIGN_OR_RETURN(const int64_t current,
+                     db_.QueryInt("SELECT compact_revision FROM store_state"));
+    keep_from = std::min(keep_from, head_ + 1);
+    if (keep_from <= current) return absl::OkStatus();
+    ASSIGN_OR_RETURN(auto changes, db_.Prepare("DELETE FROM changes WHERE revision < ?1"));
+    changes.Bind(1, keep_from);
+    RETURN_IF_ERROR(changes.Run());
+    ASSIGN_OR_RETURN(auto requests, db_.Prepare("DELETE FROM requests WHERE revision < ?1"));
+    requests.Bind(1, keep_from);
+    RETURN_IF_ERROR(requests.Run());
+    ASSIGN_OR_RETURN(auto state, db_.Prepare("UPDATE store_state SET compact_revision = ?1"));
+    state.Bind(1, keep_from);
+    return state.Run();
+  }
+
+  // Savepoint bookkeeping: what to give back if the current request is rolled back.
+  struct Mark {
+    int64_t head;
+    int64_t last_appended;
+    size_t events;
+  };
+  Mark mark() const { return {head_, last_appended_, events_.size()}; }
+  void rollback_to(const Mark& m) {
+    head_ = m.head;
+    last_appended_ = m.last_appended;
+    events_.resize(m.events);
+  }
+
+ private:
+  absl::Status DeleteTags(absl::string_view election_id, absl::string_view observer_id) {
+    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("DELETE FROM observer_tags WHERE election_id = ?1 AND "
+                                            "observer_id = ?2"));
+    stmt.Bind(1, election_id).Bind(2, observer_id);
+    return stmt.Run();
+  }
+
+  template <typename T>
+  absl::StatusOr<std::optional<T>> GetBlob(absl::string_view sql, absl::string_view key1,
+                                           absl::string_view key2, absl::string_view what) {
+    ASSIGN_OR_RETURN(auto stmt, db_.Prepare(sql));
+    stmt.Bind(1, key1);
+    if (!key2.empty()) stmt.Bind(2, key2);
+    ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) return std::optional<T>();
+    ASSIGN_OR_RETURN(T value, ParseRecord<T>(stmt.Blob(0), what));
+    return std::optional<T>(std::move(value));
+  }
+
+  sqlite::Connection& db_;
+  int64_t head_;
+  int64_t last_appended_ = 0;
+  int savepoints_ = 0;
+  std::vector<v1::ChangeEvent> events_;
+};
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                               const SqliteStoreOptions& options) {
+  auto writer = sqlite::Connection::Open(path, /*create=*/true, /*read_only=*/false);
+  if (!writer.ok()) return writer.status();
+  sqlite::Connection& db = **writer;
+  // journal_mode=WAL persists in the file; synchronous=FULL makes every commit fsync the WAL.
+  ASSIGN_OR_RETURN(const std::string mode, db.QueryText("PRAGMA journal_mode = WAL"));
+  if (mode != "wal") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot switch to WAL journal mode (got ", mode, ")"));
+  }
+  RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
+  RETURN_IF_ERROR(ConfigureConnection(db, options.busy_timeout));
+  RETURN_IF_ERROR(Migrate(db, path));
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));
+  ASSIGN_OR_RETURN(store->head_revision_,
+                   store->writer_->QueryInt("SELECT head_revision FROM store_state"));
+  store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options,
+                         std::unique_ptr<sqlite::Connection> writer)
+    : path_(std::move(path)), options_(options), writer_(std::move(writer)) {}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+void SqliteStore::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
+
+void SqliteStore::WriteAsync(WriteFn fn, WriteDone done) {
+  auto pending = std::make_unique<Pending>(Pending{std::move(fn), std::move(done)});
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(pending));
+    }
+  }
+  if (pending != nullptr) {
+    pending->done(MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
+                            "the store is shutting down"));
+    return;
+  }
+  queue_cv_.notify_one();
+}
+
+void SqliteStore::WriterLoop() {
+  std::vector<std::unique_ptr<Pending>> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // Stopping, and everything queued was written.
+      while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_group_size) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
+  sqlite::Connection& db = *writer_;
+  absl::Status begin = db.Exec("BEGIN IMMEDIATE");
+  if (!begin.ok()) {
+    for (auto& p : group) p->done(begin);
+    return;
+  }
+  Txn txn(db, head_revision_);
+  std::vector<absl::Status> results;
+  results.reserve(group.size());
+  for (auto& p : group) {
+    absl::Status status = db.Exec("SAVEPOINT request");
+    if (status.ok()) {
+      const Txn::Mark mark = txn.mark();
+      status = p->fn(txn);
+      if (status.ok()) {
+        status = db.Exec("RELEASE request");
+      }
+      if (!status.ok()) {
+        (void)db.Exec("ROLLBACK TO request");
+        (void)db.Exec("RELEASE request");
+        txn.rollback_to(mark);
+      }
+    }
+    results.push_back(std::move(status));
+  }
+  absl::Status commit;
+  if (txn.head() != head_revision_) {
+    auto stmt = db.Prepare("UPDATE store_state SET head_revision = ?1");
+    commit = stmt.ok() ? stmt->Bind(1, txn.head()).Run() : stmt.status();
+  }
+  if (commit.ok()) commit = db.Exec("COMMIT");
+  if (!commit.ok()) {
+    (void)db.Exec("ROLLBACK");
+    for (auto& p : group) p->done(commit);
+    return;
+  }
+  head_revision_ = txn.head();
+  if (listener_ && !txn.events().empty()) listener_(std::move(txn.events()));
+  for (size_t i = 0; i < group.size(); ++i) group[i]->done(std::move(results[i]));
+}
+
+SqliteStore::ReaderLease::~ReaderLease() {
+  if (conn_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(store_->readers_mu_);
+  if (store_->idle_readers_.size() < kMaxReaders) {
+    store_->idle_readers_.push_back(std::move(conn_));
+  }
+}
+
+absl::StatusOr<SqliteStore::ReaderLease> SqliteStore::LeaseReader() {
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      auto conn = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(conn));
+    }
+  }
+  auto conn = sqlite::Connection::Open(path_, /*create=*/false, /*read_only=*/true);
+  if (!conn.ok()) return conn.status();
+  RETURN_IF_ERROR(ConfigureConnection(**conn, options_.busy_timeout));
+  return ReaderLease(this, std::move(*conn));
+}
+
+template <typename T, typename F>
+absl::StatusOr<T> SqliteStore::InReadTxn(F read) {
+  ASSIGN_OR_RETURN(ReaderLease db, LeaseReader());
+  RETURN_IF_ERROR(db->Exec("BEGIN"));
+  absl::StatusOr<int64_t> head = db->QueryInt("SELECT head_revision FROM store_state");
+  absl::StatusOr<T> result = head.ok() ? read(*db, *head) : absl::StatusOr<T>(head.status());
+  (void)db->Exec("COMMIT");
+  return result;
+}
+
+absl::StatusOr<Versioned<v1::Election>> SqliteStore::GetElection(absl::string_view id) {
+  return InReadTxn<Versioned<v1::Election>>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Versioned<v1::Election>> {
+        Versioned<v1::Election> out{std::nullopt, head};
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM elections WHERE id = ?1"));
+        stmt.Bind(1, id);
+        ASSIGN_OR_RETURN(const bool row, stmt.Step());
+        if (row) {
+          ASSIGN_OR_RETURN(out.value, ParseRecord<v1::Election>(stmt.Blob(0), "election"));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<Page<v1::Election>> SqliteStore::ListElections(absl::string_view after_id,
+                                                              int limit) {
+  return InReadTxn<Page<v1::Election>>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<v1::Election>> {
+        Page<v1::Election> page;
+        page.revision = head;
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM elections WHERE id > ?1 ORDER "
+                                               "BY id LIMIT ?2"));
+        stmt.Bind(1, after_id).Bind(2, int64_t{limit} + 1);
+        for (;;) {
+          ASSIGN_OR_RETURN(const bool row, stmt.Step());
+          if (!row) break;
+          if (static_cast<int>(page.items.size()) == limit) {
+            page.more = true;
+            break;
+          }
+          ASSIGN_OR_RETURN(auto e, ParseRecord<v1::Election>(stmt.Blob(0), "election"));
+          page.items.push_back(std::move(e));
+        }
+        return page;
+      });
+}
+
+absl::StatusOr<Versioned<v1::Organisation>> SqliteStore::GetOrganisation(absl::string_view code) {
+  return InReadTxn<Versioned<v1::Organisation>>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Versioned<v1::Organisation>> {
+        Versioned<v1::Organisation> out{std::nullopt, head};
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM organisations WHERE code = ?1"));
+        stmt.Bind(1, code);
+        ASSIGN_OR_RETURN(const bool row, stmt.Step());
+        if (row) {
+          ASSIGN_OR_RETURN(out.value, ParseRecord<v1::Organisation>(stmt.Blob(0), "organisation"));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<Page<v1::Organisation>> SqliteStore::ListOrganisations(absl::string_view after_code,
+                                                                      int limit) {
+  return InReadTxn<Page<v1::Organisation>>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<v1::Organisation>> {
+        Page<v1::Organisation> page;
+        page.revision = head;
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM organisations WHERE code > ?1 "
+                                               "ORDER BY code LIMIT ?2"));
+        stmt.Bind(1, after_code).Bind(2, int64_t{limit} + 1);
+        for (;;) {
+          ASSIGN_OR_RETURN(const bool row, stmt.Step());
+          if (!row) break;
+          if (static_cast<int>(page.items.size()) == limit) {
+            page.more = true;
+            break;
+          }
+          ASSIGN_OR_RETURN(auto o, ParseRecord<v1::Organisation>(stmt.Blob(0), "organisation"));
+          page.items.push_back(std::move(o));
+        }
+        return page;
+      });
+}
+
+absl::StatusOr<Versioned<v1::Observer>> SqliteStore::GetObserver(absl::string_view election_id,
+                                                                 absl::string_view observer_id) {
+  return InReadTxn<Versioned<v1::Observer>>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Versioned<v1::Observer>> {
+        Versioned<v1::Observer> out{std::nullopt, head};
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM observers WHERE election_id = "
+                                               "?1 AND id = ?2"));
+        stmt.Bind(1, election_id).Bind(2, observer_id);
+        ASSIGN_OR_RETURN(const bool row, stmt.Step());
+        if (row) {
+          ASSIGN_OR_RETURN(out.value, ParseRecord<v1::Observer>(stmt.Blob(0), "observer"));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<Page<v1::Observer>> SqliteStore::ListObservers(const ObserverQuery& query) {
+  // The SQL is built from a fixed vocabulary; every value is a bound parameter.
+  std::string sql = "SELECT data FROM observers o WHERE election_id = ?1 AND id > ?2";
+  int param = 3;
+  for (const ObserverCondition& c : query.conditions) {
+    const char* op = c.negated ? " IS NOT " : " IS ";
+    switch (c.field) {
+      case ObserverCondition::Field::kStatus:
+        absl::StrAppend(&sql, " AND status", op, "?", param++);
+        break;
+      case ObserverCondition::Field::kCategory:
+        absl::StrAppend(&sql, " AND category", op, "?", param++);
+        break;
+      case ObserverCondition::Field::kTest:
+        absl::StrAppend(&sql, " AND test", op, "?", param++);
+        break;
+      case ObserverCondition::Field::kOrganisation:
+        absl::StrAppend(&sql, " AND organisation", op, "?", param++);
+        break;
+      case ObserverCondition::Field::kState:
+        absl::StrAppend(&sql, " AND state", op, "?", param++);
+        break;
+      case ObserverCondition::Field::kCitizenship:
+        absl::StrAppend(&sql, " AND citizenship", op, "?", param++);
+        break;
+      case ObserverCondition::Field::kTag:
+        absl::StrAppend(&sql, c.negated ? " AND NOT" : " AND",
+                        " EXISTS (SELECT 1 FROM observer_tags t WHERE t.election_id = "
+                        "o.election_id AND t.observer_id = o.id AND t.tag = ?",
+                        param++, ")");
+        break;
+    }
+  }
+  absl::StrAppend(&sql, " ORDER BY id LIMIT ?", param);
+  return InReadTxn<Page<v1::Observer>>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<v1::Observer>> {
+        Page<v1::Observer> page;
+        page.revision = head;
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql));
+        stmt.Bind(1, query.election_id).Bind(2, query.after_id);
+        int p = 3;
+        for (const ObserverCondition& c : query.conditions) {
+          switch (c.field) {
+            case ObserverCondition::Field::kStatus:
+            case ObserverCondition::Field::kCategory:
+            case ObserverCondition::Field::kTest:
+              stmt.Bind(p++, c.number);
+              break;
+            default:
+              stmt.Bind(p++, c.text);
+          }
+        }
+        stmt.Bind(p, int64_t{query.limit} + 1);
+        for (;;) {
+          ASSIGN_OR_RETURN(const bool row, stmt.Step());
+          if (!row) break;
+          if (static_cast<int>(page.items.size()) == query.limit) {
+            page.more = true;
+            break;
+          }
+          ASSIGN_OR_RETURN(auto o, ParseRecord<v1::Observer>(stmt.Blob(0), "observer"));
+          page.items.push_back(std::move(o));
+        }
+        return page;
+      });
+}
+
+absl::StatusOr<Revisions> SqliteStore::GetRevisions() {
+  return InReadTxn<Revisions>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Revisions> {
+        ASSIGN_OR_RETURN(const int64_t compact,
+                         db.QueryInt("SELECT compact_revision FROM store_state"));
+        return Revisions{head, compact};
+      });
+}
+
+absl::StatusOr<std::vector<v1::ChangeEvent>> SqliteStore::ReadChanges(int64_t from, int max_events,
+                                                                      int64_t max_bytes) {
+  return InReadTxn<std::vector<v1::ChangeEvent>>(
+      [&](sqlite::Connection& db, int64_t) -> absl::StatusOr<std::vector<v1::ChangeEvent>> {
+        ASSIGN_OR_RETURN(const int64_t compact,
+                         db.QueryInt("SELECT compact_revision FROM store_state"));
+        if (from < compact) {
+          return MakeError(absl::StatusCode::kOutOfRange, reason::kRevisionCompacted,
+                           absl::StrCat("revision ", from,
+                                        " is compacted; the oldest retained revision is ", compact),
+                           {{"compact_revision", absl::StrCat(compact)}});
+        }
+        std::vector<v1::ChangeEvent> events;
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT event FROM changes WHERE revision >= ?1 "
+                                               "ORDER BY revision LIMIT ?2"));
+        stmt.Bind(1, from).Bind(2, int64_t{max_events});
+        int64_t bytes = 0;
+        for (;;) {
+          ASSIGN_OR_RETURN(const bool row, stmt.Step());
+          if (!row) break;
+          const absl::string_view blob = stmt.Blob(0);
+          if (!events.empty() && bytes + static_cast<int64_t>(blob.size()) > max_bytes) break;
+          bytes += static_cast<int64_t>(blob.size());
+          ASSIGN_OR_RETURN(auto event, ParseRecord<v1::ChangeEvent>(blob, "change"));
+          events.push_back(std::move(event));
+        }
+        return events;
+      });
+}
+
+void SqliteStore::CompactAsync(int64_t keep_from, WriteDone done) {
+  WriteAsync([keep_from](WriteTxn& txn) { return static_cast<Txn&>(txn).Compact(keep_from); },
+             std::move(done));
+}
+
+// Holds one read transaction open on a leased connection for the whole snapshot.
+class SqliteStore::Snapshot final : public SnapshotReader {
+ public:
+  Snapshot(ReaderLease db, int64_t revision) : db_(std::move(db)), revision_(revision) {}
+  ~Snapshot() override { (void)db_->Exec("COMMIT"); }
+
+  int64_t revision() const override { return revision_; }
+
+  absl::StatusOr<std::vector<v1::ResourceImage>> Next(int max_items) override {
+    std::vector<v1::ResourceImage> out;
+    while (stage_ < 3 && static_cast<int>(out.size()) < max_items) {
+      const int want = max_items - static_cast<int>(out.size());
+      absl::StatusOr<int> got = ReadStage(want, out);
+      if (!got.ok()) return got.status();
+      if (*got < want) {
+        ++stage_;
+        after_a_.clear();
+        after_b_.clear();
+      }
+    }
+    return out;
+  }
+
+ private:
+  absl::StatusOr<int> ReadStage(int want, std::vector<v1::ResourceImage>& out) {
+    static constexpr const char* kSql[] = {
+        "SELECT id, '', data FROM elections WHERE id > ?1 ORDER BY id LIMIT ?3",
+        "SELECT code, '', data FROM organisations WHERE code > ?1 ORDER BY code LIMIT ?3",
+        "SELECT election_id, id, data FROM observers WHERE (election_id, id) > (?1, ?2) "
+        "ORDER BY election_id, id LIMIT ?3",
+    };
+    ASSIGN_OR_RETURN(auto stmt, db_->Prepare(kSql[stage_]));
+    stmt.Bind(1, after_a_).Bind(3, int64_t{want});
+    if (stage_ == 2) stmt.Bind(2, after_b_);
+    int count = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) break;
+      ++count;
+      after_a_ = stmt.Text(0);
+      after_b_ = stmt.Text(1);
+      v1::ResourceImage image;
+      bool parsed = false;
+      const absl::string_view blob = stmt.Blob(2);
+      const int size = static_cast<int>(blob.size());
+      if (stage_ == 0) parsed = image.mutable_election()->ParseFromArray(blob.data(), size);
+      if (stage_ == 1) parsed = image.mutable_organisation()->ParseFromArray(blob.data(), size);
+      if (stage_ == 2) parsed = image.mutable_observer()->ParseFromArray(blob.data(), size);
+      if (!parsed) {
+        return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
+                         "corrupt record in the store");
+      }
+      out.push_back(std::move(image));
+    }
+    return count;
+  }
+
+  ReaderLease db_;
+  int64_t revision_;
+  int stage_ = 0;
+  std::string after_a_;
+  std::string after_b_;
+};
+
+absl::StatusOr<std::unique_ptr<SnapshotReader>> SqliteStore::OpenSnapshot() {
+  ASSIGN_OR_RETURN(ReaderLease db, LeaseReader());
+  RETURN_IF_ERROR(db->Exec("BEGIN"));
+  absl::StatusOr<int64_t> head = db->QueryInt("SELECT head_revision FROM store_state");
+  if (!head.ok()) {
+    (void)db->Exec("COMMIT");
+    return head.status();
+  }
+  return std::unique_ptr<SnapshotReader>(new Snapshot(std::move(db), *head));
+}
+
+}  // namespace observer::registry

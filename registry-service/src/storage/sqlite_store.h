@@ -1,0 +1,112 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL (an acknowledged
+// write is fsynced). One writer thread groups concurrent requests into one transaction
+// (group commit), each request in its own savepoint; readers use a pool of connections.
+#ifndef OBSERVER_REGISTRY_STORAGE_SQLITE_STORE_H_
+#define OBSERVER_REGISTRY_STORAGE_SQLITE_STORE_H_
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "registry-service/src/storage/sqlite_db.h"
+#include "registry-service/src/storage/store.h"
+
+namespace observer::registry {
+
+struct SqliteStoreOptions {
+  // Most requests committed in one transaction.
+  int max_group_size = 256;
+  // How long a writer waits for a lock held by another process before the request fails
+  // with UNAVAILABLE.
+  absl::Duration busy_timeout = absl::Seconds(5);
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the file and brings its schema to the current version. Fails with a
+  // message naming the file if it cannot be opened, is not a registry store, or is newer
+  // than this binary.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                           const SqliteStoreOptions& options);
+  ~SqliteStore() override;
+
+  void WriteAsync(WriteFn fn, WriteDone done) override;
+  void SetCommitListener(CommitListener listener) override;
+
+  absl::StatusOr<Versioned<v1::Election>> GetElection(absl::string_view id) override;
+  absl::StatusOr<Page<v1::Election>> ListElections(absl::string_view after_id, int limit) override;
+  absl::StatusOr<Versioned<v1::Organisation>> GetOrganisation(absl::string_view code) override;
+  absl::StatusOr<Page<v1::Organisation>> ListOrganisations(absl::string_view after_code,
+                                                           int limit) override;
+  absl::StatusOr<Versioned<v1::Observer>> GetObserver(absl::string_view election_id,
+                                                      absl::string_view observer_id) override;
+  absl::StatusOr<Page<v1::Observer>> ListObservers(const ObserverQuery& query) override;
+
+  absl::StatusOr<Revisions> GetRevisions() override;
+  absl::StatusOr<std::vector<v1::ChangeEvent>> ReadChanges(int64_t from, int max_events,
+                                                           int64_t max_bytes) override;
+  void CompactAsync(int64_t keep_from, WriteDone done) override;
+  absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshot() override;
+
+  // The schema version this binary writes.
+  static constexpr int kSchemaVersion = 1;
+
+ private:
+  class Txn;
+  class Snapshot;
+  struct Pending;
+
+  // A read connection lent for the duration of one read, returned on destruction.
+  class ReaderLease {
+   public:
+    ReaderLease(SqliteStore* store, std::unique_ptr<sqlite::Connection> conn)
+        : store_(store), conn_(std::move(conn)) {}
+    ReaderLease(ReaderLease&&) = default;
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    ReaderLease& operator=(ReaderLease&&) = delete;
+    ~ReaderLease();
+    sqlite::Connection* operator->() const { return conn_.get(); }
+    sqlite::Connection& operator*() const { return *conn_; }
+
+   private:
+    SqliteStore* store_;
+    std::unique_ptr<sqlite::Connection> conn_;
+  };
+
+  SqliteStore(std::string path, SqliteStoreOptions options,
+              std::unique_ptr<sqlite::Connection> writer);
+
+  absl::StatusOr<ReaderLease> LeaseReader();
+  // Runs `read` inside one read transaction on a leased connection.
+  template <typename T, typename F>
+  absl::StatusOr<T> InReadTxn(F read);
+
+  void WriterLoop();
+  void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+
+  const std::string path_;
+  const SqliteStoreOptions options_;
+  std::unique_ptr<sqlite::Connection> writer_;  // Used by the writer thread only.
+  int64_t head_revision_ = 0;                   // Writer thread only.
+  CommitListener listener_;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread writer_thread_;
+};
+
+}  // namespace observer::registry
+
+#endif  // OBSERVER_REGISTRY_STORAGE_SQLITE_STORE_H_
