@@ -110,6 +110,12 @@ absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql) {
   return Statement(stmt);
 }
 
+absl::Status Connection::Run(absl::string_view sql) {
+  auto stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  return stmt->Run();
+}
+
 absl::Status Connection::Exec(absl::string_view sql) {
   char* error = nullptr;
   const int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error);

@@ -62,7 +62,9 @@ class Connection {
 
   // A cached prepared statement for `sql` (the SQL text is the cache key).
   absl::StatusOr<Statement> Prepare(absl::string_view sql);
-  // Runs one or more statements without results (DDL, PRAGMA, BEGIN/COMMIT).
+  // Runs one cached statement without results (e.g. BEGIN, SAVEPOINT, COMMIT).
+  [[nodiscard]] absl::Status Run(absl::string_view sql);
+  // Runs one or more statements without results (DDL, PRAGMA), parsing them every time.
   [[nodiscard]] absl::Status Exec(absl::string_view sql);
   // The first column of the first row of `sql` as an integer.
   absl::StatusOr<int64_t> QueryInt(absl::string_view sql);

@@ -245,13 +245,13 @@ class SqliteStore::Txn final : public WriteTxn {
 
   absl::Status Atomically(const std::function<absl::Status()>& fn) override {
     const std::string name = absl::StrCat("nested", ++savepoints_);
-    RETURN_IF_ERROR(db_.Exec(absl::StrCat("SAVEPOINT ", name)));
+    RETURN_IF_ERROR(db_.Run(absl::StrCat("SAVEPOINT ", name)));
     const Mark m = mark();
     absl::Status status = fn();
-    if (status.ok()) status = db_.Exec(absl::StrCat("RELEASE ", name));
+    if (status.ok()) status = db_.Run(absl::StrCat("RELEASE ", name));
     if (!status.ok()) {
-      (void)db_.Exec(absl::StrCat("ROLLBACK TO ", name));
-      (void)db_.Exec(absl::StrCat("RELEASE ", name));
+      (void)db_.Run(absl::StrCat("ROLLBACK TO ", name));
+      (void)db_.Run(absl::StrCat("RELEASE ", name));
       rollback_to(m);
     }
     return status;
@@ -419,7 +419,7 @@ void SqliteStore::WriterLoop() {
 
 void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
   sqlite::Connection& db = *writer_;
-  absl::Status begin = db.Exec("BEGIN IMMEDIATE");
+  absl::Status begin = db.Run("BEGIN IMMEDIATE");
   if (!begin.ok()) {
     for (auto& p : group) p->done(begin);
     return;
@@ -428,16 +428,16 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
   std::vector<absl::Status> results;
   results.reserve(group.size());
   for (auto& p : group) {
-    absl::Status status = db.Exec("SAVEPOINT request");
+    absl::Status status = db.Run("SAVEPOINT request");
     if (status.ok()) {
       const Txn::Mark mark = txn.mark();
       status = p->fn(txn);
       if (status.ok()) {
-        status = db.Exec("RELEASE request");
+        status = db.Run("RELEASE request");
       }
       if (!status.ok()) {
-        (void)db.Exec("ROLLBACK TO request");
-        (void)db.Exec("RELEASE request");
+        (void)db.Run("ROLLBACK TO request");
+        (void)db.Run("RELEASE request");
         txn.rollback_to(mark);
       }
     }
@@ -448,9 +448,9 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     auto stmt = db.Prepare("UPDATE store_state SET head_revision = ?1");
     commit = stmt.ok() ? stmt->Bind(1, txn.head()).Run() : stmt.status();
   }
-  if (commit.ok()) commit = db.Exec("COMMIT");
+  if (commit.ok()) commit = db.Run("COMMIT");
   if (!commit.ok()) {
-    (void)db.Exec("ROLLBACK");
+    (void)db.Run("ROLLBACK");
     for (auto& p : group) p->done(commit);
     return;
   }
