@@ -149,12 +149,14 @@ void WatchSession::Pump(Action& action) {
     if (!batch->empty()) {
       response_.set_initial_state(true);
       for (auto& image : *batch) FillInitialEvent(std::move(image), *response_.add_events());
+      response_.set_header_revision(std::max(hub_.head(), snapshot_->revision()));
     } else {
+      // The marker's header is the snapshot revision R: live events follow from R+1.
       response_.set_initial_state_complete(true);
+      response_.set_header_revision(snapshot_->revision());
       cursor_ = snapshot_->revision() + 1;
       snapshot_.reset();  // Ends the read transaction.
     }
-    response_.set_header_revision(std::max(hub_.head(), cursor_ - 1));
     return SendLocked(action);
   }
   std::vector<std::shared_ptr<const v1::ChangeEvent>> window;

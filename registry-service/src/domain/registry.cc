@@ -258,6 +258,9 @@ void Registry::CreateElection(const RequestContext& ctx, const v1::CreateElectio
           "letter (e.g. kz-2021-majilis)");
   }
   ValidateRequestId(req.request_id(), "request_id", v);
+  if (!req.election().name().empty()) {
+    v.Add("election.name", "must be empty on create: the name comes from election_id");
+  }
   v1::Election election = req.election();
   election.clear_create_time();
   election.clear_update_time();
@@ -408,6 +411,9 @@ void Registry::CreateOrganisation(const RequestContext& ctx,
           "with a letter (e.g. OSCE-ODIHR)");
   }
   ValidateRequestId(req.request_id(), "request_id", v);
+  if (!req.organisation().name().empty()) {
+    v.Add("organisation.name", "must be empty on create: the name comes from organisation_code");
+  }
   v1::Organisation organisation = req.organisation();
   organisation.clear_create_time();
   organisation.clear_update_time();
@@ -652,9 +658,10 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
     ValidateObserver(countries_, rows[i], rv);
     absl::Status s = rv.ToStatus();
     if (s.ok()) s = ValidateReceivedTime(rows[i], now, "observer.received_time");
-    row_status[i] = PrefixFields(s, prefix);
-    for (const auto& fv : GetErrorDetails(row_status[i]).violations)
+    row_status[i] = s;
+    for (const auto& fv : GetErrorDetails(PrefixFields(s, prefix)).violations) {
       all.Add(fv.field, fv.description);
+    }
   }
   if (req.all_or_nothing()) DONE_IF_ERROR(all.ToStatus());
   Mutate<v1::BatchCreateObserversResponse>(
@@ -671,11 +678,11 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
                                InsertObserver(txn, info, election_id, rows[i]));
               return absl::OkStatus();
             });
-            status = PrefixFields(status, absl::StrCat("requests[", i, "]"));
           }
           if (!status.ok()) {
             if (req.all_or_nothing() || status.code() == absl::StatusCode::kNotFound) {
-              return status;  // Rolls back every row.
+              // Rolls back every row; the call's field paths name the row.
+              return PrefixFields(status, absl::StrCat("requests[", i, "]"));
             }
             result->clear_observer();
           }

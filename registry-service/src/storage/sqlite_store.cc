@@ -1,7 +1,14 @@
 #include "registry-service/src/storage/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
@@ -112,6 +119,23 @@ absl::Status ConfigureConnection(sqlite::Connection& db, absl::Duration busy_tim
 std::string ObserverKey(const v1::Observer& observer) {
   if (observer.sending_body().has_organisation()) return observer.sending_body().organisation();
   return {};
+}
+
+// Held for the store's lifetime: one registry process per store file, since the writer
+// caches the head revision.
+absl::StatusOr<int> LockStoreFile(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open ", lock_path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is in use by another registry-service (", lock_path, " is locked)"));
+  }
+  return fd;
 }
 
 }  // namespace
@@ -350,6 +374,8 @@ class SqliteStore::Txn final : public WriteTxn {
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                                                const SqliteStoreOptions& options) {
+  ASSIGN_OR_RETURN(const int lock_fd, LockStoreFile(path));
+  absl::Cleanup unlock = [lock_fd] { ::close(lock_fd); };
   auto writer = sqlite::Connection::Open(path, /*create=*/true, /*read_only=*/false);
   if (!writer.ok()) return writer.status();
   sqlite::Connection& db = **writer;
@@ -363,6 +389,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   RETURN_IF_ERROR(ConfigureConnection(db, options.busy_timeout));
   RETURN_IF_ERROR(Migrate(db, path));
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));
+  std::move(unlock).Cancel();
+  store->lock_fd_ = lock_fd;
   ASSIGN_OR_RETURN(store->head_revision_,
                    store->writer_->QueryInt("SELECT head_revision FROM store_state"));
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
@@ -380,6 +408,7 @@ SqliteStore::~SqliteStore() {
   }
   queue_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 void SqliteStore::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }

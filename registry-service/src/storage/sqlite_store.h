@@ -92,6 +92,7 @@ class SqliteStore final : public Store {
   void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
 
   const std::string path_;
+  int lock_fd_ = -1;
   const SqliteStoreOptions options_;
   std::unique_ptr<sqlite::Connection> writer_;  // Used by the writer thread only.
   int64_t head_revision_ = 0;                   // Writer thread only.
