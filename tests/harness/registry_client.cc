@@ -1,0 +1,219 @@
+#include "tests/harness/registry_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+
+namespace observer::testing {
+namespace {
+
+std::chrono::system_clock::time_point DeadlineAfter(absl::Duration d) {
+  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
+}
+
+template <typename Req, typename Resp>
+absl::StatusOr<Resp> Invoke(rv1::RegistryService::Stub* stub,
+                            grpc::Status (rv1::RegistryService::Stub::*method)(grpc::ClientContext*,
+                                                                               const Req&, Resp*),
+                            const Req& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineAfter(timeout));
+  Resp response;
+  grpc::Status status = (stub->*method)(&context, request, &response);
+  if (!status.ok()) return observer::FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace
+
+RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+    : channel_(std::move(channel)),
+      stub_(rv1::RegistryService::NewStub(channel_)),
+      timeout_(timeout) {}
+
+#define OBSERVER_TEST_RPC(Method)                                                       \
+  absl::StatusOr<rv1::Method##Response> RegistryClient::Method(                         \
+      const rv1::Method##Request& request) {                                            \
+    return Invoke(stub_.get(), &rv1::RegistryService::Stub::Method, request, timeout_); \
+  }
+OBSERVER_TEST_RPC(CreateElection)
+OBSERVER_TEST_RPC(GetElection)
+OBSERVER_TEST_RPC(ListElections)
+OBSERVER_TEST_RPC(UpdateElection)
+OBSERVER_TEST_RPC(CreateOrganisation)
+OBSERVER_TEST_RPC(GetOrganisation)
+OBSERVER_TEST_RPC(ListOrganisations)
+OBSERVER_TEST_RPC(UpdateOrganisation)
+OBSERVER_TEST_RPC(CreateObserver)
+OBSERVER_TEST_RPC(BatchCreateObservers)
+OBSERVER_TEST_RPC(GetObserver)
+OBSERVER_TEST_RPC(ListObservers)
+OBSERVER_TEST_RPC(UpdateObserver)
+OBSERVER_TEST_RPC(AccreditObserver)
+OBSERVER_TEST_RPC(RejectObserver)
+OBSERVER_TEST_RPC(SuspendObserver)
+OBSERVER_TEST_RPC(ReinstateObserver)
+OBSERVER_TEST_RPC(WithdrawObserver)
+OBSERVER_TEST_RPC(DeleteObserver)
+#undef OBSERVER_TEST_RPC
+
+absl::StatusOr<int64_t> RegistryClient::HeadRevision() {
+  rv1::ListElectionsRequest req;
+  req.set_page_size(1);
+  absl::StatusOr<rv1::ListElectionsResponse> resp = ListElections(req);
+  if (!resp.ok()) return resp.status();
+  return resp->revision();
+}
+
+absl::StatusOr<std::vector<rv1::Election>> RegistryClient::AllElections() {
+  std::vector<rv1::Election> all;
+  rv1::ListElectionsRequest req;
+  req.set_page_size(1000);
+  for (int pages = 0; pages < 10000; ++pages) {
+    absl::StatusOr<rv1::ListElectionsResponse> resp = ListElections(req);
+    if (!resp.ok()) return resp.status();
+    for (const auto& e : resp->elections()) all.push_back(e);
+    if (resp->next_page_token().empty()) return all;
+    req.set_page_token(resp->next_page_token());
+  }
+  return absl::InternalError("ListElections: too many pages");
+}
+
+absl::StatusOr<std::vector<rv1::Organisation>> RegistryClient::AllOrganisations() {
+  std::vector<rv1::Organisation> all;
+  rv1::ListOrganisationsRequest req;
+  req.set_page_size(1000);
+  for (int pages = 0; pages < 10000; ++pages) {
+    absl::StatusOr<rv1::ListOrganisationsResponse> resp = ListOrganisations(req);
+    if (!resp.ok()) return resp.status();
+    for (const auto& o : resp->organisations()) all.push_back(o);
+    if (resp->next_page_token().empty()) return all;
+    req.set_page_token(resp->next_page_token());
+  }
+  return absl::InternalError("ListOrganisations: too many pages");
+}
+
+absl::StatusOr<std::vector<rv1::Observer>> RegistryClient::AllObservers(const std::string& parent,
+                                                                        const std::string& filter) {
+  std::vector<rv1::Observer> all;
+  rv1::ListObserversRequest req;
+  req.set_parent(parent);
+  req.set_filter(filter);
+  req.set_page_size(1000);
+  for (int pages = 0; pages < 10000; ++pages) {
+    absl::StatusOr<rv1::ListObserversResponse> resp = ListObservers(req);
+    if (!resp.ok()) return resp.status();
+    for (const auto& o : resp->observers()) all.push_back(o);
+    if (resp->next_page_token().empty()) return all;
+    req.set_page_token(resp->next_page_token());
+  }
+  return absl::InternalError("ListObservers: too many pages");
+}
+
+std::unique_ptr<WatchStream> RegistryClient::Watch(const rv1::WatchRequest& request,
+                                                   bool start_reading,
+                                                   absl::Duration stream_timeout) {
+  return std::make_unique<WatchStream>(stub_.get(), request, start_reading, stream_timeout);
+}
+
+WatchStream::WatchStream(rv1::RegistryService::Stub* stub, const rv1::WatchRequest& request,
+                         bool start_reading, absl::Duration stream_timeout) {
+  context_.set_deadline(DeadlineAfter(stream_timeout));
+  reader_ = stub->Watch(&context_, request);
+  if (start_reading) StartReading();
+}
+
+WatchStream::~WatchStream() {
+  context_.TryCancel();
+  if (!thread_.joinable()) {
+    // Never read: drain what is left so the call completes before it is destroyed.
+    rv1::WatchResponse ignored;
+    while (reader_->Read(&ignored)) {
+    }
+    (void)reader_->Finish();
+  } else {
+    thread_.join();
+  }
+}
+
+void WatchStream::StartReading() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { ReadLoop(); });
+}
+
+void WatchStream::Cancel() { context_.TryCancel(); }
+
+void WatchStream::ReadLoop() {
+  rv1::WatchResponse response;
+  while (reader_->Read(&response)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(response));
+    response = rv1::WatchResponse();
+    ++received_;
+    cv_.notify_all();
+  }
+  absl::Status status = observer::FromGrpcStatus(reader_->Finish());
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = status;
+  done_ = true;
+  cv_.notify_all();
+}
+
+std::optional<rv1::WatchResponse> WatchStream::Next(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+               [this] { return !queue_.empty() || done_; });
+  if (queue_.empty()) return std::nullopt;
+  rv1::WatchResponse r = std::move(queue_.front());
+  queue_.pop_front();
+  return r;
+}
+
+absl::Status WatchStream::WaitFinished(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] { return done_; })) {
+    return absl::DeadlineExceededError("watch stream still open");
+  }
+  return status_;
+}
+
+bool WatchStream::finished() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return done_ && queue_.empty();
+}
+
+size_t WatchStream::responses_received() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return received_;
+}
+
+absl::StatusOr<std::vector<rv1::ChangeEvent>> WatchStream::EventsThrough(int64_t revision,
+                                                                         absl::Duration timeout) {
+  std::vector<rv1::ChangeEvent> events;
+  absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    if (!events.empty() && events.back().revision() >= revision) return events;
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("watch: waited ", absl::FormatDuration(timeout), " for revision ", revision,
+                       "; got ", events.size(), " events, last revision ",
+                       events.empty() ? int64_t{0} : events.back().revision()));
+    }
+    std::optional<rv1::WatchResponse> r = Next(left);
+    if (!r.has_value()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (done_) {
+        return absl::Status(
+            status_.ok() ? absl::StatusCode::kAborted : status_.code(),
+            absl::StrCat("watch ended before revision ", revision, " (", events.size(),
+                         " events, last ", events.empty() ? int64_t{0} : events.back().revision(),
+                         "): ", status_.ToString()));
+      }
+      continue;
+    }
+    for (const auto& e : r->events()) events.push_back(e);
+  }
+}
+
+}  // namespace observer::testing

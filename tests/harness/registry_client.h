@@ -1,0 +1,117 @@
+// A thin synchronous client over the generated stub: every call has a deadline and returns
+// absl::StatusOr with the google.rpc details decoded (observer::FromGrpcStatus).
+#ifndef OBSERVER_TESTS_HARNESS_REGISTRY_CLIENT_H_
+#define OBSERVER_TESTS_HARNESS_REGISTRY_CLIENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "observer/registry/v1/registry_service.grpc.pb.h"
+
+namespace observer::testing {
+
+namespace rv1 = ::observer::registry::v1;
+
+class WatchStream;
+
+class RegistryClient {
+ public:
+  explicit RegistryClient(std::shared_ptr<grpc::Channel> channel,
+                          absl::Duration timeout = absl::Seconds(20));
+
+#define OBSERVER_TEST_RPC(Method) \
+  absl::StatusOr<rv1::Method##Response> Method(const rv1::Method##Request& request);
+  OBSERVER_TEST_RPC(CreateElection)
+  OBSERVER_TEST_RPC(GetElection)
+  OBSERVER_TEST_RPC(ListElections)
+  OBSERVER_TEST_RPC(UpdateElection)
+  OBSERVER_TEST_RPC(CreateOrganisation)
+  OBSERVER_TEST_RPC(GetOrganisation)
+  OBSERVER_TEST_RPC(ListOrganisations)
+  OBSERVER_TEST_RPC(UpdateOrganisation)
+  OBSERVER_TEST_RPC(CreateObserver)
+  OBSERVER_TEST_RPC(BatchCreateObservers)
+  OBSERVER_TEST_RPC(GetObserver)
+  OBSERVER_TEST_RPC(ListObservers)
+  OBSERVER_TEST_RPC(UpdateObserver)
+  OBSERVER_TEST_RPC(AccreditObserver)
+  OBSERVER_TEST_RPC(RejectObserver)
+  OBSERVER_TEST_RPC(SuspendObserver)
+  OBSERVER_TEST_RPC(ReinstateObserver)
+  OBSERVER_TEST_RPC(WithdrawObserver)
+  OBSERVER_TEST_RPC(DeleteObserver)
+#undef OBSERVER_TEST_RPC
+
+  // The head revision, as reported by a List response.
+  absl::StatusOr<int64_t> HeadRevision();
+  // Every election / organisation / observer of `parent` (all pages).
+  absl::StatusOr<std::vector<rv1::Election>> AllElections();
+  absl::StatusOr<std::vector<rv1::Organisation>> AllOrganisations();
+  absl::StatusOr<std::vector<rv1::Observer>> AllObservers(const std::string& parent,
+                                                          const std::string& filter = "");
+
+  // Opens a Watch; see WatchStream.
+  std::unique_ptr<WatchStream> Watch(const rv1::WatchRequest& request, bool start_reading = true,
+                                     absl::Duration stream_timeout = absl::Seconds(90));
+
+  rv1::RegistryService::Stub& stub() { return *stub_; }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<rv1::RegistryService::Stub> stub_;
+  absl::Duration timeout_;
+};
+
+// One Watch call. Responses are read by a background thread into a queue (from the start, or
+// from StartReading() to model a watcher that does not read for a while).
+class WatchStream {
+ public:
+  WatchStream(rv1::RegistryService::Stub* stub, const rv1::WatchRequest& request,
+              bool start_reading, absl::Duration stream_timeout);
+  ~WatchStream();  // Cancels the call.
+  WatchStream(const WatchStream&) = delete;
+  WatchStream& operator=(const WatchStream&) = delete;
+
+  void StartReading();
+  // The next response, or nullopt if none arrives within `timeout` or the stream has ended.
+  std::optional<rv1::WatchResponse> Next(absl::Duration timeout);
+  // Waits for the end of the stream; its status, or DEADLINE_EXCEEDED if still open.
+  absl::Status WaitFinished(absl::Duration timeout);
+  bool finished();
+  // Reads until an event with revision >= `revision` has been received and returns every event
+  // received meanwhile (progress responses are skipped). Error on stream end or timeout.
+  absl::StatusOr<std::vector<rv1::ChangeEvent>> EventsThrough(int64_t revision,
+                                                              absl::Duration timeout);
+  // All responses received so far (including the ones Next() returned), for diagnostics.
+  size_t responses_received();
+  void Cancel();
+
+ private:
+  void ReadLoop();
+
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<rv1::WatchResponse>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<rv1::WatchResponse> queue_;  // Guarded by mu_.
+  size_t received_ = 0;                   // Guarded by mu_.
+  bool done_ = false;                     // Guarded by mu_.
+  absl::Status status_;                   // Guarded by mu_; set when done_.
+};
+
+}  // namespace observer::testing
+
+#endif  // OBSERVER_TESTS_HARNESS_REGISTRY_CLIENT_H_
