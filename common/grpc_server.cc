@@ -74,6 +74,7 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   if (before_shutdown) before_shutdown();
   server->Shutdown(absl::ToChronoTime(absl::Now() + options.shutdown_timeout));
   server->Wait();
+  server.reset();
   LogInfo("stopped", {{"service", options.service}});
   return 0;
 }

@@ -25,6 +25,8 @@ bool IsPlausibleZoneName(absl::string_view tz) {
   if (tz.empty() || tz.size() > 64 || absl::StrContains(tz, "..") || tz.front() == '/') {
     return false;
   }
+  // Area/Location names (and UTC); not aliases of the host's own setting such as "localtime".
+  if (!absl::StrContains(tz, '/') && tz != "UTC") return false;
   for (char c : tz) {
     if (!absl::ascii_isalnum(c) && c != '/' && c != '_' && c != '-' && c != '+') return false;
   }

@@ -13,6 +13,9 @@ absl::Status StatusFromSqlite(int rc, sqlite3* db, absl::string_view what) {
     case SQLITE_LOCKED:
       return MakeError(absl::StatusCode::kUnavailable, reason::kStoreBusy,
                        absl::StrCat("the store is locked by another writer, retry: ", message));
+    case SQLITE_CONSTRAINT:
+      return MakeError(absl::StatusCode::kAlreadyExists, reason::kAlreadyExists,
+                       absl::StrCat("a unique key is already taken: ", message));
     case SQLITE_FULL:
       return MakeError(absl::StatusCode::kResourceExhausted, reason::kStoreFull,
                        absl::StrCat("the store is full: ", message));

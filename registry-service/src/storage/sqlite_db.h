@@ -19,7 +19,8 @@
 namespace observer::registry::sqlite {
 
 // Maps an SQLite result code to a status: BUSY/LOCKED → UNAVAILABLE (retryable), FULL →
-// RESOURCE_EXHAUSTED, everything else → INTERNAL. `what` says which operation failed.
+// RESOURCE_EXHAUSTED, CONSTRAINT → ALREADY_EXISTS, everything else → INTERNAL. `what` says which
+// operation failed.
 absl::Status StatusFromSqlite(int rc, sqlite3* db, absl::string_view what);
 
 // A prepared statement, reset on destruction so a cached statement can be reused.

@@ -80,22 +80,30 @@ absl::StatusOr<T> ParseRecord(absl::string_view bytes, absl::string_view what) {
   return message;
 }
 
-absl::Status Migrate(sqlite::Connection& db, const std::string& path) {
-  ASSIGN_OR_RETURN(const int64_t version, db.QueryInt("PRAGMA user_version"));
-  if (version > SqliteStore::kSchemaVersion) {
+// The file's schema version, read before anything changes the file: a file that is not an
+// SQLite database, another application's database, or a newer store is refused untouched.
+absl::StatusOr<int64_t> SchemaVersion(sqlite::Connection& db, const std::string& path) {
+  absl::StatusOr<int64_t> version = db.QueryInt("PRAGMA user_version");
+  absl::StatusOr<int64_t> tables =
+      version.ok() ? db.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+                   : version;
+  if (!tables.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " cannot be read as an SQLite database: ", tables.status().message()));
+  }
+  if (*version > SqliteStore::kSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
-        path, " has schema version ", version, " but this registry-service only knows ",
+        path, " has schema version ", *version, " but this registry-service only knows ",
         SqliteStore::kSchemaVersion, ": upgrade the binary"));
   }
-  if (version == 0) {
-    // A new file is empty; anything else without our version is not a registry store.
-    ASSIGN_OR_RETURN(const int64_t tables,
-                     db.QueryInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'"));
-    if (tables != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, " is an SQLite database but not a registry store"));
-    }
+  if (*version == 0 && *tables != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is an SQLite database but not a registry store"));
   }
+  return *version;
+}
+
+absl::Status Migrate(sqlite::Connection& db, const std::string& path, int64_t version) {
   for (int64_t v = version; v < SqliteStore::kSchemaVersion; ++v) {
     RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
     absl::Status status = db.Exec(kMigrations[v]);
@@ -215,11 +223,15 @@ class SqliteStore::Txn final : public WriteTxn {
   absl::Status PutObserver(absl::string_view election_id, absl::string_view observer_id,
                            absl::string_view document_key, const v1::Observer& observer) override {
     {
-      ASSIGN_OR_RETURN(auto stmt,
-                       db_.Prepare("INSERT OR REPLACE INTO observers (election_id, id, status, "
-                                   "organisation, state, citizenship, category, test, "
-                                   "document_key, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                                   "?9, ?10)"));
+      ASSIGN_OR_RETURN(
+          auto stmt, db_.Prepare("INSERT INTO observers (election_id, id, status, organisation, "
+                                 "state, citizenship, category, test, document_key, data) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                                 "ON CONFLICT (election_id, id) DO UPDATE SET "
+                                 "status = excluded.status, organisation = excluded.organisation, "
+                                 "state = excluded.state, citizenship = excluded.citizenship, "
+                                 "category = excluded.category, test = excluded.test, "
+                                 "document_key = excluded.document_key, data = excluded.data"));
       stmt.Bind(1, election_id).Bind(2, observer_id).Bind(3, int64_t{observer.status()});
       const std::string organisation = ObserverKey(observer);
       if (organisation.empty()) {
@@ -379,6 +391,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   auto writer = sqlite::Connection::Open(path, /*create=*/true, /*read_only=*/false);
   if (!writer.ok()) return writer.status();
   sqlite::Connection& db = **writer;
+  ASSIGN_OR_RETURN(const int64_t version, SchemaVersion(db, path));
   // journal_mode=WAL persists in the file; synchronous=FULL makes every commit fsync the WAL.
   ASSIGN_OR_RETURN(const std::string mode, db.QueryText("PRAGMA journal_mode = WAL"));
   if (mode != "wal") {
@@ -387,7 +400,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   }
   RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
   RETURN_IF_ERROR(ConfigureConnection(db, options.busy_timeout));
-  RETURN_IF_ERROR(Migrate(db, path));
+  RETURN_IF_ERROR(Migrate(db, path, version));
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));
   std::move(unlock).Cancel();
   store->lock_fd_ = lock_fd;

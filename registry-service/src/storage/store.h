@@ -124,7 +124,8 @@ class SnapshotReader {
   virtual ~SnapshotReader() = default;
   virtual int64_t revision() const = 0;
   // Up to `max_items` further records (elections, then organisations, then observers), empty
-  // when the snapshot is exhausted. Observers are returned without personal data.
+  // when the snapshot is exhausted. Records are returned as stored (with personal data): the
+  // caller strips what it must not pass on.
   virtual absl::StatusOr<std::vector<v1::ResourceImage>> Next(int max_items) = 0;
 };
 
