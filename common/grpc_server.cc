@@ -72,8 +72,11 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   server->GetHealthCheckService()->SetServingStatus(false);
   absl::SleepFor(options.drain_period);
   if (before_shutdown) before_shutdown();
+  LogDebug("shutting down", {{"service", options.service}});
   server->Shutdown(absl::ToChronoTime(absl::Now() + options.shutdown_timeout));
+  LogDebug("shut down; waiting", {{"service", options.service}});
   server->Wait();
+  LogDebug("server done", {{"service", options.service}});
   server.reset();
   LogInfo("stopped", {{"service", options.service}});
   return 0;

@@ -193,6 +193,21 @@ struct Registry::TransitionRequest {
   std::string request_id;
 };
 
+template <typename Request>
+Registry::TransitionRequest Registry::MakeTransition(Transition transition, const Request& req) {
+  TransitionRequest t{transition,
+                      req.name(),
+                      req.etag(),
+                      req.has_decision_time() ? &req.decision_time() : nullptr,
+                      req.decision_reference(),
+                      "",
+                      "",
+                      req.request_id()};
+  if constexpr (requires { req.reason(); }) t.reason = req.reason();
+  if constexpr (requires { req.badge_number(); }) t.badge_number = req.badge_number();
+  return t;
+}
+
 Registry::Registry(Store& store, const CountryCodes& countries, RegistryOptions options)
     : store_(store), countries_(countries), options_(std::move(options)) {}
 
@@ -884,51 +899,31 @@ void Registry::ChangeStatus(const RequestContext& ctx, absl::string_view method,
 void Registry::AccreditObserver(const RequestContext& ctx, const v1::AccreditObserverRequest& req,
                                 Callback<v1::AccreditObserverResponse> done) {
   ChangeStatus<v1::AccreditObserverResponse>(
-      ctx, "AccreditObserver", req,
-      {Transition::kAccredit, req.name(), req.etag(),
-       req.has_decision_time() ? &req.decision_time() : nullptr, req.decision_reference(), "",
-       req.badge_number(), req.request_id()},
-      std::move(done));
+      ctx, "AccreditObserver", req, MakeTransition(Transition::kAccredit, req), std::move(done));
 }
 
 void Registry::RejectObserver(const RequestContext& ctx, const v1::RejectObserverRequest& req,
                               Callback<v1::RejectObserverResponse> done) {
   ChangeStatus<v1::RejectObserverResponse>(
-      ctx, "RejectObserver", req,
-      {Transition::kReject, req.name(), req.etag(),
-       req.has_decision_time() ? &req.decision_time() : nullptr, req.decision_reference(),
-       req.reason(), "", req.request_id()},
-      std::move(done));
+      ctx, "RejectObserver", req, MakeTransition(Transition::kReject, req), std::move(done));
 }
 
 void Registry::SuspendObserver(const RequestContext& ctx, const v1::SuspendObserverRequest& req,
                                Callback<v1::SuspendObserverResponse> done) {
   ChangeStatus<v1::SuspendObserverResponse>(
-      ctx, "SuspendObserver", req,
-      {Transition::kSuspend, req.name(), req.etag(),
-       req.has_decision_time() ? &req.decision_time() : nullptr, req.decision_reference(),
-       req.reason(), "", req.request_id()},
-      std::move(done));
+      ctx, "SuspendObserver", req, MakeTransition(Transition::kSuspend, req), std::move(done));
 }
 
 void Registry::ReinstateObserver(const RequestContext& ctx, const v1::ReinstateObserverRequest& req,
                                  Callback<v1::ReinstateObserverResponse> done) {
   ChangeStatus<v1::ReinstateObserverResponse>(
-      ctx, "ReinstateObserver", req,
-      {Transition::kReinstate, req.name(), req.etag(),
-       req.has_decision_time() ? &req.decision_time() : nullptr, req.decision_reference(),
-       req.reason(), "", req.request_id()},
-      std::move(done));
+      ctx, "ReinstateObserver", req, MakeTransition(Transition::kReinstate, req), std::move(done));
 }
 
 void Registry::WithdrawObserver(const RequestContext& ctx, const v1::WithdrawObserverRequest& req,
                                 Callback<v1::WithdrawObserverResponse> done) {
   ChangeStatus<v1::WithdrawObserverResponse>(
-      ctx, "WithdrawObserver", req,
-      {Transition::kWithdraw, req.name(), req.etag(),
-       req.has_decision_time() ? &req.decision_time() : nullptr, req.decision_reference(),
-       req.reason(), "", req.request_id()},
-      std::move(done));
+      ctx, "WithdrawObserver", req, MakeTransition(Transition::kWithdraw, req), std::move(done));
 }
 
 void Registry::DeleteObserver(const RequestContext& ctx, const v1::DeleteObserverRequest& req,

@@ -83,6 +83,10 @@ class Registry {
   struct TransitionRequest;
   struct WriteInfo;
 
+  // The common fields of a status-change request; reason and badge where it has them.
+  template <typename Request>
+  static TransitionRequest MakeTransition(Transition transition, const Request& req);
+
   // Runs `body` in a store transaction with idempotency: a stored response for the same
   // request_id is returned instead (INVALID_ARGUMENT if the request differs).
   template <typename Response>

@@ -118,6 +118,25 @@ absl::Status Migrate(sqlite::Connection& db, const std::string& path, int64_t ve
   return absl::OkStatus();
 }
 
+// Reads up to `limit` records from the first column of `stmt`; one more row means `more`.
+template <typename T>
+absl::StatusOr<Page<T>> CollectPage(sqlite::Statement& stmt, int limit, int64_t head,
+                                    absl::string_view what) {
+  Page<T> page;
+  page.revision = head;
+  for (;;) {
+    ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) break;
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.more = true;
+      break;
+    }
+    ASSIGN_OR_RETURN(T record, ParseRecord<T>(stmt.Blob(0), what));
+    page.items.push_back(std::move(record));
+  }
+  return page;
+}
+
 absl::Status ConfigureConnection(sqlite::Connection& db, absl::Duration busy_timeout) {
   RETURN_IF_ERROR(
       db.Exec(absl::StrCat("PRAGMA busy_timeout = ", absl::ToInt64Milliseconds(busy_timeout))));
@@ -534,94 +553,57 @@ absl::StatusOr<T> SqliteStore::InReadTxn(F read) {
   return result;
 }
 
-absl::StatusOr<Versioned<v1::Election>> SqliteStore::GetElection(absl::string_view id) {
-  return InReadTxn<Versioned<v1::Election>>(
-      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Versioned<v1::Election>> {
-        Versioned<v1::Election> out{std::nullopt, head};
-        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM elections WHERE id = ?1"));
-        stmt.Bind(1, id);
-        ASSIGN_OR_RETURN(const bool row, stmt.Step());
-        if (row) {
-          ASSIGN_OR_RETURN(out.value, ParseRecord<v1::Election>(stmt.Blob(0), "election"));
-        }
+template <typename T>
+absl::StatusOr<Versioned<T>> SqliteStore::ReadOne(absl::string_view sql, absl::string_view key1,
+                                                  absl::string_view key2, absl::string_view what) {
+  return InReadTxn<Versioned<T>>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Versioned<T>> {
+        ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql));
+        stmt.Bind(1, key1);
+        if (!key2.empty()) stmt.Bind(2, key2);
+        ASSIGN_OR_RETURN(Page<T> page, CollectPage<T>(stmt, 1, head, what));
+        Versioned<T> out{std::nullopt, head};
+        if (!page.items.empty()) out.value = std::move(page.items.front());
         return out;
       });
+}
+
+template <typename T>
+absl::StatusOr<Page<T>> SqliteStore::ReadPage(absl::string_view sql, absl::string_view after,
+                                              int limit, absl::string_view what) {
+  return InReadTxn<Page<T>>([&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<T>> {
+    ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql));
+    stmt.Bind(1, after).Bind(2, int64_t{limit} + 1);
+    return CollectPage<T>(stmt, limit, head, what);
+  });
+}
+
+absl::StatusOr<Versioned<v1::Election>> SqliteStore::GetElection(absl::string_view id) {
+  return ReadOne<v1::Election>("SELECT data FROM elections WHERE id = ?1", id, {}, "election");
 }
 
 absl::StatusOr<Page<v1::Election>> SqliteStore::ListElections(absl::string_view after_id,
                                                               int limit) {
-  return InReadTxn<Page<v1::Election>>(
-      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<v1::Election>> {
-        Page<v1::Election> page;
-        page.revision = head;
-        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM elections WHERE id > ?1 ORDER "
-                                               "BY id LIMIT ?2"));
-        stmt.Bind(1, after_id).Bind(2, int64_t{limit} + 1);
-        for (;;) {
-          ASSIGN_OR_RETURN(const bool row, stmt.Step());
-          if (!row) break;
-          if (static_cast<int>(page.items.size()) == limit) {
-            page.more = true;
-            break;
-          }
-          ASSIGN_OR_RETURN(auto e, ParseRecord<v1::Election>(stmt.Blob(0), "election"));
-          page.items.push_back(std::move(e));
-        }
-        return page;
-      });
+  return ReadPage<v1::Election>("SELECT data FROM elections WHERE id > ?1 ORDER BY id LIMIT ?2",
+                                after_id, limit, "election");
 }
 
 absl::StatusOr<Versioned<v1::Organisation>> SqliteStore::GetOrganisation(absl::string_view code) {
-  return InReadTxn<Versioned<v1::Organisation>>(
-      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Versioned<v1::Organisation>> {
-        Versioned<v1::Organisation> out{std::nullopt, head};
-        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM organisations WHERE code = ?1"));
-        stmt.Bind(1, code);
-        ASSIGN_OR_RETURN(const bool row, stmt.Step());
-        if (row) {
-          ASSIGN_OR_RETURN(out.value, ParseRecord<v1::Organisation>(stmt.Blob(0), "organisation"));
-        }
-        return out;
-      });
+  return ReadOne<v1::Organisation>("SELECT data FROM organisations WHERE code = ?1", code, {},
+                                   "organisation");
 }
 
 absl::StatusOr<Page<v1::Organisation>> SqliteStore::ListOrganisations(absl::string_view after_code,
                                                                       int limit) {
-  return InReadTxn<Page<v1::Organisation>>(
-      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<v1::Organisation>> {
-        Page<v1::Organisation> page;
-        page.revision = head;
-        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM organisations WHERE code > ?1 "
-                                               "ORDER BY code LIMIT ?2"));
-        stmt.Bind(1, after_code).Bind(2, int64_t{limit} + 1);
-        for (;;) {
-          ASSIGN_OR_RETURN(const bool row, stmt.Step());
-          if (!row) break;
-          if (static_cast<int>(page.items.size()) == limit) {
-            page.more = true;
-            break;
-          }
-          ASSIGN_OR_RETURN(auto o, ParseRecord<v1::Organisation>(stmt.Blob(0), "organisation"));
-          page.items.push_back(std::move(o));
-        }
-        return page;
-      });
+  return ReadPage<v1::Organisation>(
+      "SELECT data FROM organisations WHERE code > ?1 ORDER BY code LIMIT ?2", after_code, limit,
+      "organisation");
 }
 
 absl::StatusOr<Versioned<v1::Observer>> SqliteStore::GetObserver(absl::string_view election_id,
                                                                  absl::string_view observer_id) {
-  return InReadTxn<Versioned<v1::Observer>>(
-      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Versioned<v1::Observer>> {
-        Versioned<v1::Observer> out{std::nullopt, head};
-        ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT data FROM observers WHERE election_id = "
-                                               "?1 AND id = ?2"));
-        stmt.Bind(1, election_id).Bind(2, observer_id);
-        ASSIGN_OR_RETURN(const bool row, stmt.Step());
-        if (row) {
-          ASSIGN_OR_RETURN(out.value, ParseRecord<v1::Observer>(stmt.Blob(0), "observer"));
-        }
-        return out;
-      });
+  return ReadOne<v1::Observer>("SELECT data FROM observers WHERE election_id = ?1 AND id = ?2",
+                               election_id, observer_id, "observer");
 }
 
 absl::StatusOr<Page<v1::Observer>> SqliteStore::ListObservers(const ObserverQuery& query) {
@@ -660,8 +642,6 @@ absl::StatusOr<Page<v1::Observer>> SqliteStore::ListObservers(const ObserverQuer
   absl::StrAppend(&sql, " ORDER BY id LIMIT ?", param);
   return InReadTxn<Page<v1::Observer>>(
       [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<v1::Observer>> {
-        Page<v1::Observer> page;
-        page.revision = head;
         ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql));
         stmt.Bind(1, query.election_id).Bind(2, query.after_id);
         int p = 3;
@@ -677,17 +657,7 @@ absl::StatusOr<Page<v1::Observer>> SqliteStore::ListObservers(const ObserverQuer
           }
         }
         stmt.Bind(p, int64_t{query.limit} + 1);
-        for (;;) {
-          ASSIGN_OR_RETURN(const bool row, stmt.Step());
-          if (!row) break;
-          if (static_cast<int>(page.items.size()) == query.limit) {
-            page.more = true;
-            break;
-          }
-          ASSIGN_OR_RETURN(auto o, ParseRecord<v1::Observer>(stmt.Blob(0), "observer"));
-          page.items.push_back(std::move(o));
-        }
-        return page;
+        return CollectPage<v1::Observer>(stmt, query.limit, head, "observer");
       });
 }
 

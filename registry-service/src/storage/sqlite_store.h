@@ -87,6 +87,14 @@ class SqliteStore final : public Store {
   // Runs `read` inside one read transaction on a leased connection.
   template <typename T, typename F>
   absl::StatusOr<T> InReadTxn(F read);
+  // One record by key (`key2` empty for single-column keys), in one read transaction.
+  template <typename T>
+  absl::StatusOr<Versioned<T>> ReadOne(absl::string_view sql, absl::string_view key1,
+                                       absl::string_view key2, absl::string_view what);
+  // One page of records after `after`; `sql` takes ?1 = after, ?2 = limit.
+  template <typename T>
+  absl::StatusOr<Page<T>> ReadPage(absl::string_view sql, absl::string_view after, int limit,
+                                   absl::string_view what);
 
   void WriterLoop();
   void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
