@@ -31,6 +31,7 @@ inline constexpr absl::string_view kAccreditationNotOpen = "ACCREDITATION_NOT_OP
 inline constexpr absl::string_view kHostCountryCitizen = "HOST_COUNTRY_CITIZEN";
 inline constexpr absl::string_view kEtagMismatch = "ETAG_MISMATCH";
 inline constexpr absl::string_view kRevisionCompacted = "REVISION_COMPACTED";
+inline constexpr absl::string_view kRevisionAhead = "REVISION_AHEAD";
 inline constexpr absl::string_view kStoreBusy = "STORE_BUSY";
 inline constexpr absl::string_view kStoreFull = "STORE_FULL";
 inline constexpr absl::string_view kStoreError = "STORE_ERROR";

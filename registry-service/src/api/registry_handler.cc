@@ -7,8 +7,13 @@
 namespace observer::registry {
 namespace {
 
+absl::Status ShuttingDown() {
+  return MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
+                   "the server is shutting down: reconnect and resume");
+}
+
 // Until mutual TLS establishes identities, the actor is what the caller declares in the
-// `x-observer-actor` metadata, qualified by its peer address.
+// `x-observer-actor` metadata.
 RequestContext ContextFrom(grpc::CallbackServerContext* context) {
   RequestContext ctx;
   const auto& metadata = context->client_metadata();
@@ -30,8 +35,7 @@ class RegistryHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::
     {
       std::lock_guard<std::mutex> lock(handler_.watches_mu_);
       if (handler_.closing_) {
-        Finish(MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
-                         "the server is shutting down"));
+        session_->Close(ShuttingDown());
         return;
       }
       handler_.watches_.insert(session_);
@@ -68,7 +72,7 @@ void RegistryHandler::CloseWatches() {
     closing_ = true;
     open = watches_;
   }
-  for (const auto& session : open) session->Cancel();
+  for (const auto& session : open) session->Close(ShuttingDown());
 }
 
 template <typename Request, typename Response>

@@ -50,8 +50,7 @@ WatchHub::PollResult WatchHub::Poll(int64_t from, int max_events, int64_t max_by
                                     std::vector<std::shared_ptr<const v1::ChangeEvent>>& out) {
   std::lock_guard<std::mutex> lock(mu_);
   if (from > head_) {
-    auto [it, inserted] = waiting_.try_emplace(watcher.get(), Waiter{watcher, absl::Now()});
-    if (!inserted) it->second.watcher = watcher;
+    waiting_.try_emplace(watcher.get(), Waiter{watcher, absl::Now()});
     return PollResult::kWaiting;
   }
   if (window_.empty() || from < window_.front()->revision()) return PollResult::kReadStore;

@@ -43,7 +43,6 @@ void WatchSession::Start(const v1::WatchRequest& request) {
   Action action;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    started_ = true;
     Violations v;
     if (request.start_revision() < 0) v.Add("start_revision", "must not be negative");
     if (request.send_initial_state() && request.start_revision() != 0) {
@@ -64,6 +63,14 @@ void WatchSession::Start(const v1::WatchRequest& request) {
       auto revisions = store_.GetRevisions();
       if (!revisions.ok()) {
         Fail(revisions.status(), action);
+      } else if (cursor_ > revisions->head + 1) {
+        // A revision this store never reached (e.g. a consumer of a store since restored from
+        // backup): waiting would silently skip the revisions reissued here.
+        Fail(MakeError(absl::StatusCode::kOutOfRange, reason::kRevisionAhead,
+                       absl::StrCat("start_revision ", cursor_, " is beyond the head revision ",
+                                    revisions->head, ": start over with send_initial_state"),
+                       {{"head_revision", absl::StrCat(revisions->head)}}),
+             action);
       } else if (cursor_ < revisions->compact) {
         Fail(MakeError(absl::StatusCode::kOutOfRange, reason::kRevisionCompacted,
                        absl::StrCat("revision ", cursor_,
@@ -96,11 +103,13 @@ void WatchSession::OnSent(bool ok) {
   Run(action);
 }
 
-void WatchSession::Cancel() {
+void WatchSession::Cancel() { Close(absl::CancelledError("the watch was cancelled")); }
+
+void WatchSession::Close(const absl::Status& status) {
   Action action;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    Fail(absl::CancelledError("the watch was cancelled"), action);
+    Fail(status, action);
   }
   Run(action);
 }
@@ -109,7 +118,7 @@ void WatchSession::Wake(bool progress) {
   Action action;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (finished_ || sending_ || !started_) return;
+    if (finished_ || sending_) return;
     const int64_t head = hub_.head();
     if (progress && snapshot_ == nullptr && cursor_ > head) {
       response_.Clear();
@@ -144,7 +153,7 @@ void WatchSession::Pump(Action& action) {
   if (finished_ || sending_) return;
   response_.Clear();
   if (snapshot_ != nullptr) {
-    auto batch = snapshot_->Next(limits_.snapshot_batch);
+    auto batch = snapshot_->Next(limits_.snapshot_batch, limits_.max_bytes_per_response);
     if (!batch.ok()) return Fail(batch.status(), action);
     if (!batch->empty()) {
       response_.set_initial_state(true);

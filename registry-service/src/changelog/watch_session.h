@@ -43,8 +43,10 @@ class WatchSession final : public Wakeable, public std::enable_shared_from_this<
   void Start(const v1::WatchRequest& request);
   // The previous Send completed; `ok` false means the stream is broken.
   void OnSent(bool ok);
-  // The client went away or the server is stopping.
+  // The client went away.
   void Cancel();
+  // Ends the watch with `status` (e.g. UNAVAILABLE when the server is stopping).
+  void Close(const absl::Status& status);
 
   void Wake(bool progress) override;
 
@@ -65,7 +67,6 @@ class WatchSession final : public Wakeable, public std::enable_shared_from_this<
   const WatchLimits limits_;
 
   std::mutex mu_;
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool sending_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<absl::Status> finish_after_send_ ABSL_GUARDED_BY(mu_);

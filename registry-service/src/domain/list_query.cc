@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/country_codes.h"
 #include "common/errors.h"
@@ -52,8 +53,9 @@ absl::StatusOr<std::vector<std::string>> Tokenize(absl::string_view s) {
       tokens.emplace_back(s.substr(i, j - i));
       i = j;
     } else {
-      return BadFilter(
-          absl::StrCat("unexpected character '", std::string(1, c), "' at offset ", i));
+      // Printed as a code: a lone byte of a UTF-8 sequence is not valid text.
+      return BadFilter(absl::StrFormat("unexpected character 0x%02x at offset %d",
+                                       static_cast<unsigned char>(c), i));
     }
   }
   return tokens;
@@ -68,7 +70,7 @@ absl::StatusOr<ObserverCondition> MakeCondition(absl::string_view field, absl::s
   ObserverCondition c;
   c.negated = op == "!=";
   if (field == "tags" || field == "tag") {
-    if (op != ":" && op != "=") return BadFilter("use tags:\"label\"");
+    // tags:"x" and tags = "x": has the tag; tags != "x": has not.
     c.field = ObserverCondition::Field::kTag;
     c.text = value;
     return c;

@@ -178,6 +178,7 @@ TEST(ParseObserverFilterTest, Test) {
 TEST(ParseObserverFilterTest, Tags) {
   EXPECT_THAT(ParseOne("tags:\"batch-3\""), Condition(Field::kTag, false, "batch-3", 0));
   EXPECT_THAT(ParseOne("tags : batch-3"), Condition(Field::kTag, false, "batch-3", 0));
+  EXPECT_THAT(ParseOne("tags != \"batch-3\""), Condition(Field::kTag, true, "batch-3", 0));
   EXPECT_THAT(ParseOne("tags:\"osce.core_team\""),
               Condition(Field::kTag, false, "osce.core_team", 0));
   EXPECT_THAT(ParseOne("tags:\"with \\\"quote\\\"\""),
@@ -237,7 +238,6 @@ TEST(ParseObserverFilterTest, BadSyntax) {
   ExpectBadFilter("status = (ACCREDITED)");
   ExpectBadFilter("NOT status = ACCREDITED");
   ExpectBadFilter("\"status\" = ACCREDITED");
-  ExpectBadFilter("tags != \"batch-3\"");
   ExpectBadFilter("status = ACCREDITED; DROP TABLE observers");
 }
 

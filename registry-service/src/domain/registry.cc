@@ -19,7 +19,6 @@ namespace {
 
 constexpr int kMaxBatchRows = 1000;
 constexpr size_t kMaxReasonLength = 1000;
-constexpr size_t kMaxReferenceLength = 200;
 
 std::string Sha256Hex(absl::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -822,6 +821,9 @@ void Registry::ChangeStatus(const RequestContext& ctx, absl::string_view method,
     bool ok = t.badge_number.size() <= 32;
     for (char c : t.badge_number) ok = ok && (absl::ascii_isalnum(c) || c == '-' || c == '/');
     if (!ok) v.Add("badge_number", "must be up to 32 letters, digits, '-' or '/'");
+  }
+  if (t.decision_time != nullptr) {
+    DONE_IF_ERROR(ValidateTimestamp(*t.decision_time, "decision_time"));
   }
   const absl::Time decided = t.decision_time != nullptr ? FromProto(*t.decision_time) : now;
   if (decided > now) v.Add("decision_time", "is in the future");

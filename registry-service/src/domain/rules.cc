@@ -13,9 +13,8 @@
 namespace observer::registry {
 namespace {
 
-constexpr size_t kMaxNameLength = 200;
-constexpr size_t kMaxReferenceLength = 200;
 constexpr int kMaxTags = 32;
+constexpr int kMaxAliases = 32;
 
 bool IsLowerAlnum(char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c); }
 bool IsUpperAlnum(char c) { return absl::ascii_isupper(c) || absl::ascii_isdigit(c); }
@@ -71,14 +70,29 @@ bool IsValidTag(absl::string_view tag) {
   return true;
 }
 
+// The value is not echoed: some dates (birth dates) are personal data.
 void ValidateDateField(const google::type::Date& date, absl::string_view field, Violations& v) {
-  if (!ToCivilDay(date)) {
-    v.Add(std::string(field), absl::StrCat("'", date.year(), "-", date.month(), "-", date.day(),
-                                           "' is not a calendar date"));
+  if (!ToCivilDay(date)) v.Add(std::string(field), "is not a calendar date");
+}
+
+void CheckTimestamp(const google::protobuf::Timestamp& ts, absl::string_view field, Violations& v) {
+  if (!ValidateTimestamp(ts, field).ok()) {
+    v.Add(std::string(field), "is not a valid instant (years 1 to 9999, nanos 0 to 999999999)");
   }
 }
 
 }  // namespace
+
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& ts, absl::string_view field) {
+  // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, as google.protobuf.Timestamp defines.
+  constexpr int64_t kMinSeconds = -62135596800;
+  constexpr int64_t kMaxSeconds = 253402300799;
+  if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
+      ts.nanos() > 999999999) {
+    return InvalidField(field, "is not a valid instant (years 1 to 9999, nanos 0 to 999999999)");
+  }
+  return absl::OkStatus();
+}
 
 bool IsValidElectionId(absl::string_view id) {
   if (id.empty() || id.size() > 63 || !absl::ascii_islower(id.front()) || id.back() == '-') {
@@ -193,6 +207,12 @@ void ValidateElection(const CountryCodes& countries, v1::Election& election, Vio
     auto deadline = DefaultAccreditationDeadline(election.voting_day(), election.time_zone());
     if (deadline.ok()) *election.mutable_accreditation_deadline() = ToProto(*deadline);
   }
+  if (election.has_accreditation_opens_time()) {
+    CheckTimestamp(election.accreditation_opens_time(), "election.accreditation_opens_time", v);
+  }
+  if (election.has_accreditation_deadline()) {
+    CheckTimestamp(election.accreditation_deadline(), "election.accreditation_deadline", v);
+  }
   if (election.has_accreditation_opens_time() && election.has_accreditation_deadline() &&
       FromProto(election.accreditation_opens_time()) >=
           FromProto(election.accreditation_deadline())) {
@@ -204,9 +224,15 @@ void ValidateOrganisation(v1::Organisation& organisation, Violations& v) {
   RequireText(organisation.names().en(), "organisation.names.en", kMaxNameLength, v);
   LimitText(organisation.names().ru(), "organisation.names.ru", kMaxNameLength, v);
   LimitText(organisation.names().kk(), "organisation.names.kk", kMaxNameLength, v);
+  if (organisation.aliases_size() > kMaxAliases) {
+    v.Add("organisation.aliases", absl::StrCat("has more than ", kMaxAliases, " aliases"));
+  }
   for (int i = 0; i < organisation.aliases_size(); ++i) {
     const v1::OrganisationAlias& alias = organisation.aliases(i);
     const std::string field = absl::StrCat("organisation.aliases[", i, "]");
+    LimitText(alias.names().en(), field + ".names.en", kMaxNameLength, v);
+    LimitText(alias.names().ru(), field + ".names.ru", kMaxNameLength, v);
+    LimitText(alias.names().kk(), field + ".names.kk", kMaxNameLength, v);
     if (alias.names().en().empty() && alias.names().ru().empty() && alias.names().kk().empty()) {
       v.Add(absl::StrCat(field, ".names"), "needs at least one name");
     }
@@ -268,7 +294,11 @@ void ValidateObserver(const CountryCodes& countries, v1::Observer& observer, Vio
     } else if (!clean || digits.size() > 32) {
       v.Add("observer.id_document.number", "must be up to 32 letters and digits");
     }
-    RequireCountry(countries, doc.issuing_country(), "observer.id_document.issuing_country", v);
+    if (!countries.Contains(doc.issuing_country())) {
+      // Not echoed: part of the identity document.
+      v.Add("observer.id_document.issuing_country",
+            "is required: the ISO 3166-1 alpha-2 code of the issuing country");
+    }
   }
   if (!observer.contact().email().empty() && (!absl::StrContains(observer.contact().email(), '@') ||
                                               observer.contact().email().size() > 254)) {
@@ -295,6 +325,9 @@ void ValidateObserver(const CountryCodes& countries, v1::Observer& observer, Vio
   }
   LimitText(observer.submission_reference(), "observer.submission_reference", kMaxReferenceLength,
             v);
+  if (observer.has_received_time()) {
+    CheckTimestamp(observer.received_time(), "observer.received_time", v);
+  }
   if (observer.tags_size() > kMaxTags) {
     v.Add("observer.tags", absl::StrCat("has more than ", kMaxTags, " tags"));
   }

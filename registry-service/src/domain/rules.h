@@ -18,6 +18,13 @@
 
 namespace observer::registry {
 
+inline constexpr size_t kMaxNameLength = 200;
+inline constexpr size_t kMaxReferenceLength = 200;
+
+// INVALID_ARGUMENT on `field` unless `ts` is a valid instant between years 1 and 9999.
+[[nodiscard]] absl::Status ValidateTimestamp(const google::protobuf::Timestamp& ts,
+                                             absl::string_view field);
+
 // --- Resource names -------------------------------------------------------------------------
 
 bool IsValidElectionId(absl::string_view id);

@@ -25,7 +25,9 @@ absl::Status StatusFromSqlite(int rc, sqlite3* db, absl::string_view what) {
 }
 
 Statement::~Statement() {
-  if (stmt_ != nullptr) {
+  if (stmt_ != nullptr && owned_) {
+    sqlite3_finalize(stmt_);
+  } else if (stmt_ != nullptr) {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
@@ -111,6 +113,13 @@ absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql) {
   if (rc != SQLITE_OK) return StatusFromSqlite(rc, db_, absl::StrCat("prepare ", sql));
   cache_.emplace(std::string(sql), stmt);
   return Statement(stmt);
+}
+
+absl::StatusOr<Statement> Connection::PrepareOnce(absl::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) return StatusFromSqlite(rc, db_, absl::StrCat("prepare ", sql));
+  return Statement(stmt, /*owned=*/true);
 }
 
 absl::Status Connection::Run(absl::string_view sql) {

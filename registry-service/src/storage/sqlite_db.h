@@ -26,8 +26,10 @@ absl::Status StatusFromSqlite(int rc, sqlite3* db, absl::string_view what);
 // A prepared statement, reset on destruction so a cached statement can be reused.
 class Statement {
  public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  // `owned`: finalized on destruction instead of reset for reuse.
+  explicit Statement(sqlite3_stmt* stmt, bool owned = false) : stmt_(stmt), owned_(owned) {}
+  Statement(Statement&& other) noexcept
+      : stmt_(std::exchange(other.stmt_, nullptr)), owned_(other.owned_) {}
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   Statement& operator=(Statement&&) = delete;
@@ -50,6 +52,7 @@ class Statement {
 
  private:
   sqlite3_stmt* stmt_;
+  bool owned_;
 };
 
 class Connection {
@@ -63,6 +66,8 @@ class Connection {
 
   // A cached prepared statement for `sql` (the SQL text is the cache key).
   absl::StatusOr<Statement> Prepare(absl::string_view sql);
+  // A statement prepared for one use, for SQL built at run time.
+  absl::StatusOr<Statement> PrepareOnce(absl::string_view sql);
   // Runs one cached statement without results (e.g. BEGIN, SAVEPOINT, COMMIT).
   [[nodiscard]] absl::Status Run(absl::string_view sql);
   // Runs one or more statements without results (DDL, PRAGMA), parsing them every time.

@@ -143,11 +143,6 @@ absl::Status ConfigureConnection(sqlite::Connection& db, absl::Duration busy_tim
   return db.Exec("PRAGMA foreign_keys = OFF");
 }
 
-std::string ObserverKey(const v1::Observer& observer) {
-  if (observer.sending_body().has_organisation()) return observer.sending_body().organisation();
-  return {};
-}
-
 // Held for the store's lifetime: one registry process per store file, since the writer
 // caches the head revision.
 absl::StatusOr<int> LockStoreFile(const std::string& path) {
@@ -176,7 +171,10 @@ struct SqliteStore::Pending {
 // back to its savepoint gives its revisions back.
 class SqliteStore::Txn final : public WriteTxn {
  public:
-  Txn(sqlite::Connection& db, int64_t head) : db_(db), head_(head) {}
+  Txn(sqlite::Connection& db, int64_t head) : db_(db), head_(head), last_appended_(head) {}
+
+  // Every allocated revision has its change appended (revisions stay gap-free).
+  bool complete() const { return last_appended_ == head_; }
 
   int64_t head() const { return head_; }
   std::vector<v1::ChangeEvent>& events() { return events_; }
@@ -252,11 +250,10 @@ class SqliteStore::Txn final : public WriteTxn {
                                  "category = excluded.category, test = excluded.test, "
                                  "document_key = excluded.document_key, data = excluded.data"));
       stmt.Bind(1, election_id).Bind(2, observer_id).Bind(3, int64_t{observer.status()});
-      const std::string organisation = ObserverKey(observer);
-      if (organisation.empty()) {
-        stmt.BindNull(4);
+      if (observer.sending_body().has_organisation()) {
+        stmt.Bind(4, observer.sending_body().organisation());
       } else {
-        stmt.Bind(4, organisation);
+        stmt.BindNull(4);
       }
       if (observer.sending_body().has_state()) {
         stmt.Bind(5, observer.sending_body().state());
@@ -313,9 +310,10 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::Status AppendChange(const v1::ChangeEvent& event) override {
-    if (event.revision() <= last_appended_ || event.revision() > head_) {
-      return absl::InternalError(
-          absl::StrCat("change for revision ", event.revision(), " appended out of order"));
+    if (event.revision() != last_appended_ + 1 || event.revision() > head_) {
+      return absl::InternalError(absl::StrCat("change for revision ", event.revision(),
+                                              " appended out of order (expected ",
+                                              last_appended_ + 1, ")"));
     }
     ASSIGN_OR_RETURN(auto stmt,
                      db_.Prepare("INSERT INTO changes (revision, event) VALUES (?1, ?2)"));
@@ -398,7 +396,7 @@ class SqliteStore::Txn final : public WriteTxn {
 
   sqlite::Connection& db_;
   int64_t head_;
-  int64_t last_appended_ = 0;
+  int64_t last_appended_;
   int savepoints_ = 0;
   std::vector<v1::ChangeEvent> events_;
 };
@@ -493,14 +491,21 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     if (status.ok()) {
       const Txn::Mark mark = txn.mark();
       status = p->fn(txn);
-      if (status.ok()) {
-        status = db.Run("RELEASE request");
+      if (status.ok() && !txn.complete()) {
+        status = absl::InternalError("a write allocated a revision without recording its change");
       }
+      if (status.ok()) status = db.Run("RELEASE request");
       if (!status.ok()) {
         (void)db.Run("ROLLBACK TO request");
         (void)db.Run("RELEASE request");
         txn.rollback_to(mark);
       }
+    }
+    if (sqlite3_get_autocommit(db.raw()) != 0) {
+      // SQLite rolled back the whole transaction (disk full, I/O error): nothing of the group
+      // is written, so every request fails with that error and no revision is consumed.
+      for (auto& q : group) q->done(status.ok() ? absl::InternalError("transaction lost") : status);
+      return;
     }
     results.push_back(std::move(status));
   }
@@ -642,7 +647,8 @@ absl::StatusOr<Page<v1::Observer>> SqliteStore::ListObservers(const ObserverQuer
   absl::StrAppend(&sql, " ORDER BY id LIMIT ?", param);
   return InReadTxn<Page<v1::Observer>>(
       [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Page<v1::Observer>> {
-        ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql));
+        // Filters make many distinct statements: prepared for this read only, not cached.
+        ASSIGN_OR_RETURN(auto stmt, db.PrepareOnce(sql));
         stmt.Bind(1, query.election_id).Bind(2, query.after_id);
         int p = 3;
         for (const ObserverCondition& c : query.conditions) {
@@ -713,29 +719,31 @@ class SqliteStore::Snapshot final : public SnapshotReader {
 
   int64_t revision() const override { return revision_; }
 
-  absl::StatusOr<std::vector<v1::ResourceImage>> Next(int max_items) override {
+  absl::StatusOr<std::vector<v1::ResourceImage>> Next(int max_items, int64_t max_bytes) override {
     std::vector<v1::ResourceImage> out;
+    int64_t bytes = 0;
     while (stage_ < 3 && static_cast<int>(out.size()) < max_items) {
-      const int want = max_items - static_cast<int>(out.size());
-      absl::StatusOr<int> got = ReadStage(want, out);
-      if (!got.ok()) return got.status();
-      if (*got < want) {
-        ++stage_;
-        after_a_.clear();
-        after_b_.clear();
-      }
+      ASSIGN_OR_RETURN(const bool exhausted, ReadStage(max_items, max_bytes, out, bytes));
+      if (!exhausted) break;
+      ++stage_;
+      after_a_.clear();
+      after_b_.clear();
     }
     return out;
   }
 
  private:
-  absl::StatusOr<int> ReadStage(int want, std::vector<v1::ResourceImage>& out) {
+  // Appends records of the current stage until `max_items`/`max_bytes` (at least one record
+  // per call); true when the stage has no more records.
+  absl::StatusOr<bool> ReadStage(int max_items, int64_t max_bytes,
+                                 std::vector<v1::ResourceImage>& out, int64_t& bytes) {
     static constexpr const char* kSql[] = {
         "SELECT id, '', data FROM elections WHERE id > ?1 ORDER BY id LIMIT ?3",
         "SELECT code, '', data FROM organisations WHERE code > ?1 ORDER BY code LIMIT ?3",
         "SELECT election_id, id, data FROM observers WHERE (election_id, id) > (?1, ?2) "
         "ORDER BY election_id, id LIMIT ?3",
     };
+    const int want = max_items - static_cast<int>(out.size());
     ASSIGN_OR_RETURN(auto stmt, db_->Prepare(kSql[stage_]));
     stmt.Bind(1, after_a_).Bind(3, int64_t{want});
     if (stage_ == 2) stmt.Bind(2, after_b_);
@@ -743,13 +751,11 @@ class SqliteStore::Snapshot final : public SnapshotReader {
     for (;;) {
       ASSIGN_OR_RETURN(const bool row, stmt.Step());
       if (!row) break;
-      ++count;
-      after_a_ = stmt.Text(0);
-      after_b_ = stmt.Text(1);
-      v1::ResourceImage image;
-      bool parsed = false;
       const absl::string_view blob = stmt.Blob(2);
       const int size = static_cast<int>(blob.size());
+      if (!out.empty() && bytes + size > max_bytes) return false;
+      v1::ResourceImage image;
+      bool parsed = false;
       if (stage_ == 0) parsed = image.mutable_election()->ParseFromArray(blob.data(), size);
       if (stage_ == 1) parsed = image.mutable_organisation()->ParseFromArray(blob.data(), size);
       if (stage_ == 2) parsed = image.mutable_observer()->ParseFromArray(blob.data(), size);
@@ -757,9 +763,13 @@ class SqliteStore::Snapshot final : public SnapshotReader {
         return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
                          "corrupt record in the store");
       }
+      ++count;
+      bytes += size;
+      after_a_ = stmt.Text(0);
+      after_b_ = stmt.Text(1);
       out.push_back(std::move(image));
     }
-    return count;
+    return count < want;
   }
 
   ReaderLease db_;

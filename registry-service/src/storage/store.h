@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +25,7 @@ namespace observer::registry {
 struct ObserverCondition {
   enum class Field { kStatus, kOrganisation, kState, kCitizenship, kCategory, kTest, kTag };
   Field field;
-  bool negated = false;  // `!=` instead of `=`.
+  bool negated = false;  // `!=` instead of `=` (for kTag: does not have the tag).
   // For kStatus/kCategory the enum number, for kTest 0/1, for the others the code or tag.
   std::string text;
   int64_t number = 0;
@@ -126,7 +127,9 @@ class SnapshotReader {
   // Up to `max_items` further records (elections, then organisations, then observers), empty
   // when the snapshot is exhausted. Records are returned as stored (with personal data): the
   // caller strips what it must not pass on.
-  virtual absl::StatusOr<std::vector<v1::ResourceImage>> Next(int max_items) = 0;
+  // At most about `max_bytes` of records, but always at least one.
+  virtual absl::StatusOr<std::vector<v1::ResourceImage>> Next(
+      int max_items, int64_t max_bytes = std::numeric_limits<int64_t>::max()) = 0;
 };
 
 class Store {
