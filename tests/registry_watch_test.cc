@@ -613,6 +613,13 @@ TEST_F(RegistryWatchTest, InvalidWatchRequests) {
   negative.set_start_revision(-5);
   EXPECT_THAT(client().Watch(negative)->WaitFinished(absl::Seconds(10)),
               HasViolation("start_revision"));
+  // The head is 1: a start at 2 waits for the next change, a start at 3 cannot come from
+  // this store's history (e.g. a consumer of a store since restored from a backup).
+  rv1::WatchRequest ahead;
+  ahead.set_start_revision(3);
+  const absl::Status status = client().Watch(ahead)->WaitFinished(absl::Seconds(10));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kOutOfRange, "REVISION_AHEAD"));
+  EXPECT_EQ(GetErrorDetails(status).metadata["head_revision"], "1");
 }
 
 TEST_F(RegistryWatchTest, EventsCarryNoPersonalData) {

@@ -60,6 +60,18 @@ absl::Time Deadline(const google::type::Date& voting_day, absl::string_view zone
   return deadline.value_or(absl::InfinitePast());
 }
 
+TEST(ValidateTimestampTest, AcceptsTheProtobufRangeOnly) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(253402300799);
+  ts.set_nanos(999999999);
+  EXPECT_TRUE(ValidateTimestamp(ts, "t").ok());
+  ts.set_seconds(253402300800);
+  EXPECT_THAT(FieldsOf(ValidateTimestamp(ts, "t")), ElementsAre("t"));
+  ts.set_seconds(0);
+  ts.set_nanos(-1);
+  EXPECT_THAT(FieldsOf(ValidateTimestamp(ts, "decision_time")), ElementsAre("decision_time"));
+}
+
 TEST(DefaultAccreditationDeadlineTest, Kazakhstan2021UsesUtcPlus6) {
   // 10 Jan 2021 Majilis election: accreditation closed on 4 Jan at 18:00 Almaty time (UTC+6).
   EXPECT_EQ(Deadline(Day(2021, 1, 10), "Asia/Almaty"), Utc(2021, 1, 4, 12));
@@ -259,6 +271,20 @@ TEST(ValidateOrganisationTest, ValidOrganisationHasNoViolations) {
   EXPECT_THAT(FieldsOf(v), IsEmpty());
 }
 
+TEST(ValidateOrganisationTest, AliasesAreBoundedInNumberAndLength) {
+  v1::Organisation o = ValidOrganisation();
+  o.clear_aliases();
+  for (int i = 0; i < 32; ++i) o.add_aliases()->mutable_names()->set_en("Former name");
+  Violations ok;
+  ValidateOrganisation(o, ok);
+  EXPECT_THAT(FieldsOf(ok), IsEmpty());
+  o.add_aliases()->mutable_names()->set_en("One too many");
+  o.mutable_aliases(0)->mutable_names()->set_ru(std::string(201, 'x'));
+  Violations v;
+  ValidateOrganisation(o, v);
+  EXPECT_THAT(FieldsOf(v), ElementsAre("organisation.aliases", "organisation.aliases[0].names.ru"));
+}
+
 TEST(ValidateOrganisationTest, AliasWithOneNameAndNoDatesIsValid) {
   v1::Organisation o = ValidOrganisation();
   v1::OrganisationAlias* alias = o.add_aliases();
@@ -343,6 +369,40 @@ TEST(ValidateObserverTest, ValidObserverHasNoViolations) {
   Violations v;
   ValidateObserver(Countries(), o, v);
   EXPECT_THAT(FieldsOf(v), IsEmpty());
+}
+
+TEST(ValidateObserverTest, ReceivedTimeMustBeAValidInstant) {
+  for (auto [seconds, nanos] : {std::pair<int64_t, int32_t>{1609761600, -1},
+                                {1609761600, 1000000000},
+                                {int64_t{1} << 50, 0},
+                                {-62135596801, 0}}) {
+    v1::Observer o = ValidObserver();
+    o.mutable_received_time()->set_seconds(seconds);
+    o.mutable_received_time()->set_nanos(nanos);
+    Violations v;
+    ValidateObserver(Countries(), o, v);
+    EXPECT_THAT(FieldsOf(v), ElementsAre("observer.received_time")) << seconds << "/" << nanos;
+  }
+  v1::Observer o = ValidObserver();
+  o.mutable_received_time()->set_seconds(1609761600);
+  o.mutable_received_time()->set_nanos(999999999);
+  Violations v;
+  ValidateObserver(Countries(), o, v);
+  EXPECT_THAT(FieldsOf(v), IsEmpty());
+}
+
+TEST(ValidateObserverTest, PersonalDataIsNotEchoedInViolations) {
+  v1::Observer o = ValidObserver();
+  *o.mutable_birth_date() = Day(1985, 2, 30);
+  o.mutable_id_document()->set_issuing_country("QQ");
+  Violations v;
+  ValidateObserver(Countries(), o, v);
+  ASSERT_THAT(FieldsOf(v),
+              ElementsAre("observer.birth_date", "observer.id_document.issuing_country"));
+  for (const FieldViolation& fv : v.list()) {
+    EXPECT_EQ(fv.description.find("1985"), std::string::npos) << fv.description;
+    EXPECT_EQ(fv.description.find("QQ"), std::string::npos) << fv.description;
+  }
 }
 
 TEST(ValidateObserverTest, OptionalFieldsMayBeAbsent) {

@@ -416,6 +416,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
         absl::StrCat(path, ": cannot switch to WAL journal mode (got ", mode, ")"));
   }
   RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
+  if (options.max_page_count > 0) {
+    RETURN_IF_ERROR(db.Exec(absl::StrCat("PRAGMA max_page_count = ", options.max_page_count)));
+  }
   RETURN_IF_ERROR(ConfigureConnection(db, options.busy_timeout));
   RETURN_IF_ERROR(Migrate(db, path, version));
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));

@@ -25,6 +25,9 @@ struct SqliteStoreOptions {
   // How long a writer waits for a lock held by another process before the request fails
   // with UNAVAILABLE.
   absl::Duration busy_timeout = absl::Seconds(5);
+  // Caps the file at this many pages (0: no cap), e.g. to keep room on a shared disk; writes
+  // past it fail with RESOURCE_EXHAUSTED / STORE_FULL and change nothing.
+  int64_t max_page_count = 0;
 };
 
 class SqliteStore final : public Store {

@@ -1327,5 +1327,61 @@ TEST_F(SqliteStoreTest, AWriteLockedByAnotherProcessIsUnavailableAndLosesNothing
   EXPECT_THAT(RevisionsOf(*events), ElementsAre(1, 2));
 }
 
+// A full disk (here: the page cap) fails the writes of the group that hits it with
+// RESOURCE_EXHAUSTED, commits none of them, and leaves the revisions gap-free: writes go on
+// once there is room again.
+TEST_F(SqliteStoreTest, AFullStoreFailsWholeGroupsAndLosesNoRevision) {
+  const std::string path = dir_ + "/registry.db";
+  SqliteStoreOptions options;
+  options.max_page_count = 64;
+  int64_t acknowledged = 0;
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(path, options);
+    ASSERT_OK(opened);
+    SqliteStore& store = **opened;
+    const std::string padding(2000, 'x');
+    absl::Status last;
+    std::mutex mu;
+    for (int round = 0; round < 200 && last.ok(); ++round) {
+      std::vector<std::thread> writers;
+      for (int t = 0; t < 4; ++t) {
+        writers.emplace_back([&] {
+          absl::Status status = store.Write([&](WriteTxn& txn) -> absl::Status {
+            const int64_t revision = txn.NextRevision();
+            return txn.AppendChange(Event(revision, "elections/" + padding));
+          });
+          std::lock_guard<std::mutex> lock(mu);
+          if (status.ok()) {
+            ++acknowledged;
+          } else {
+            last = status;
+          }
+        });
+      }
+      for (auto& w : writers) w.join();
+    }
+    ASSERT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+    EXPECT_EQ(Reason(last), reason::kStoreFull);
+    absl::StatusOr<Revisions> revisions = store.GetRevisions();
+    ASSERT_OK(revisions);
+    EXPECT_EQ(revisions->head, acknowledged) << "every acknowledged write, and nothing else";
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> reopened = SqliteStore::Open(path, {});
+  ASSERT_OK(reopened);
+  int64_t revision = 0;
+  ASSERT_OK((*reopened)->Write([&revision](WriteTxn& txn) -> absl::Status {
+    revision = txn.NextRevision();
+    return txn.AppendChange(Event(revision, "elections/after"));
+  }));
+  EXPECT_EQ(revision, acknowledged + 1);
+  absl::StatusOr<std::vector<v1::ChangeEvent>> events =
+      (*reopened)->ReadChanges(1, 100000, int64_t{1} << 40);
+  ASSERT_OK(events);
+  ASSERT_EQ(static_cast<int64_t>(events->size()), acknowledged + 1);
+  for (size_t i = 0; i < events->size(); ++i) {
+    EXPECT_EQ((*events)[i].revision(), static_cast<int64_t>(i) + 1);
+  }
+}
+
 }  // namespace
 }  // namespace observer::registry
