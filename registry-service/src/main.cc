@@ -111,5 +111,10 @@ int main(int argc, char** argv) {
   serve.listen = listen;
   serve.drain_period = absl::GetFlag(FLAGS_drain_period);
   serve.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
-  return observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
+  const int exit_code =
+      observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
+  // The store's writer publishes to the hub until its queue (e.g. a compaction) is drained:
+  // stop it while the hub still exists.
+  store->reset();
+  return exit_code;
 }
