@@ -137,25 +137,27 @@ absl::Status Connection::Exec(absl::string_view sql) {
   return status;
 }
 
-absl::StatusOr<int64_t> Connection::QueryInt(absl::string_view sql) {
+absl::StatusOr<Statement> Connection::QueryRow(absl::string_view sql) {
   auto stmt = Prepare(sql);
   if (!stmt.ok()) return stmt.status();
   auto row = stmt->Step();
   if (!row.ok()) return row.status();
-  if (!*row)
+  if (!*row) {
     return MakeError(absl::StatusCode::kInternal, reason::kStoreError,
                      absl::StrCat("no row: ", sql));
+  }
+  return stmt;
+}
+
+absl::StatusOr<int64_t> Connection::QueryInt(absl::string_view sql) {
+  auto stmt = QueryRow(sql);
+  if (!stmt.ok()) return stmt.status();
   return stmt->Int(0);
 }
 
 absl::StatusOr<std::string> Connection::QueryText(absl::string_view sql) {
-  auto stmt = Prepare(sql);
+  auto stmt = QueryRow(sql);
   if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row)
-    return MakeError(absl::StatusCode::kInternal, reason::kStoreError,
-                     absl::StrCat("no row: ", sql));
   return stmt->Text(0);
 }
 

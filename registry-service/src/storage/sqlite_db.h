@@ -80,6 +80,8 @@ class Connection {
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
+  // The cached statement for `sql`, stepped to its first row (INTERNAL if there is none).
+  absl::StatusOr<Statement> QueryRow(absl::string_view sql);
 
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
