@@ -29,11 +29,11 @@ std::optional<absl::CivilDay> ToCivilDay(const google::type::Date& date) {
   return day;
 }
 
-google::type::Date ToProtoDate(absl::CivilDay day) {
+google::type::Date MakeDate(int year, int month, int day) {
   google::type::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
+  date.set_year(year);
+  date.set_month(month);
+  date.set_day(day);
   return date;
 }
 

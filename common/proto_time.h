@@ -16,7 +16,8 @@ google::protobuf::Timestamp ToProto(absl::Time t);
 
 // A full calendar date (year, month and day all set and valid), or nullopt.
 std::optional<absl::CivilDay> ToCivilDay(const google::type::Date& date);
-google::type::Date ToProtoDate(absl::CivilDay day);
+// A date as given, not checked (ToCivilDay checks).
+google::type::Date MakeDate(int year, int month, int day);
 
 // RFC 3339 in UTC with fractional seconds, e.g. "2021-01-04T12:00:00Z".
 std::string FormatUtc(absl::Time t);

@@ -10,14 +10,6 @@
 
 namespace observer::testing {
 
-google::type::Date MakeDate(int year, int month, int day) {
-  google::type::Date d;
-  d.set_year(year);
-  d.set_month(month);
-  d.set_day(day);
-  return d;
-}
-
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
   const int64_t s = absl::ToUnixSeconds(t);

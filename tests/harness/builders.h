@@ -7,6 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/type/date.pb.h"
 #include "observer/registry/v1/registry_service.pb.h"
@@ -15,7 +16,7 @@ namespace observer::testing {
 
 namespace rv1 = ::observer::registry::v1;
 
-google::type::Date MakeDate(int year, int month, int day);
+using ::observer::MakeDate;
 // "2021-01-04T11:59:59Z" → Timestamp; throws on a bad literal. FormatTs gives that form back.
 google::protobuf::Timestamp Ts(absl::string_view rfc3339);
 google::protobuf::Timestamp ToProto(absl::Time t);

@@ -37,25 +37,7 @@ RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel, absl::Dur
       const rv1::Method##Request& request) {                                            \
     return Invoke(stub_.get(), &rv1::RegistryService::Stub::Method, request, timeout_); \
   }
-OBSERVER_TEST_RPC(CreateElection)
-OBSERVER_TEST_RPC(GetElection)
-OBSERVER_TEST_RPC(ListElections)
-OBSERVER_TEST_RPC(UpdateElection)
-OBSERVER_TEST_RPC(CreateOrganisation)
-OBSERVER_TEST_RPC(GetOrganisation)
-OBSERVER_TEST_RPC(ListOrganisations)
-OBSERVER_TEST_RPC(UpdateOrganisation)
-OBSERVER_TEST_RPC(CreateObserver)
-OBSERVER_TEST_RPC(BatchCreateObservers)
-OBSERVER_TEST_RPC(GetObserver)
-OBSERVER_TEST_RPC(ListObservers)
-OBSERVER_TEST_RPC(UpdateObserver)
-OBSERVER_TEST_RPC(AccreditObserver)
-OBSERVER_TEST_RPC(RejectObserver)
-OBSERVER_TEST_RPC(SuspendObserver)
-OBSERVER_TEST_RPC(ReinstateObserver)
-OBSERVER_TEST_RPC(WithdrawObserver)
-OBSERVER_TEST_RPC(DeleteObserver)
+OBSERVER_REGISTRY_UNARY_RPCS(OBSERVER_TEST_RPC)
 #undef OBSERVER_TEST_RPC
 
 absl::StatusOr<int64_t> RegistryClient::HeadRevision() {

@@ -26,6 +26,14 @@ namespace rv1 = ::observer::registry::v1;
 
 class WatchStream;
 
+// Every unary method of RegistryService, for declaring and defining one wrapper each.
+#define OBSERVER_REGISTRY_UNARY_RPCS(X)                                                           \
+  X(CreateElection)                                                                               \
+  X(GetElection) X(ListElections) X(UpdateElection) X(CreateOrganisation) X(GetOrganisation)      \
+      X(ListOrganisations) X(UpdateOrganisation) X(CreateObserver) X(BatchCreateObservers)        \
+          X(GetObserver) X(ListObservers) X(UpdateObserver) X(AccreditObserver) X(RejectObserver) \
+              X(SuspendObserver) X(ReinstateObserver) X(WithdrawObserver) X(DeleteObserver)
+
 class RegistryClient {
  public:
   explicit RegistryClient(std::shared_ptr<grpc::Channel> channel,
@@ -33,25 +41,7 @@ class RegistryClient {
 
 #define OBSERVER_TEST_RPC(Method) \
   absl::StatusOr<rv1::Method##Response> Method(const rv1::Method##Request& request);
-  OBSERVER_TEST_RPC(CreateElection)
-  OBSERVER_TEST_RPC(GetElection)
-  OBSERVER_TEST_RPC(ListElections)
-  OBSERVER_TEST_RPC(UpdateElection)
-  OBSERVER_TEST_RPC(CreateOrganisation)
-  OBSERVER_TEST_RPC(GetOrganisation)
-  OBSERVER_TEST_RPC(ListOrganisations)
-  OBSERVER_TEST_RPC(UpdateOrganisation)
-  OBSERVER_TEST_RPC(CreateObserver)
-  OBSERVER_TEST_RPC(BatchCreateObservers)
-  OBSERVER_TEST_RPC(GetObserver)
-  OBSERVER_TEST_RPC(ListObservers)
-  OBSERVER_TEST_RPC(UpdateObserver)
-  OBSERVER_TEST_RPC(AccreditObserver)
-  OBSERVER_TEST_RPC(RejectObserver)
-  OBSERVER_TEST_RPC(SuspendObserver)
-  OBSERVER_TEST_RPC(ReinstateObserver)
-  OBSERVER_TEST_RPC(WithdrawObserver)
-  OBSERVER_TEST_RPC(DeleteObserver)
+  OBSERVER_REGISTRY_UNARY_RPCS(OBSERVER_TEST_RPC)
 #undef OBSERVER_TEST_RPC
 
   // The head revision, as reported by a List response.

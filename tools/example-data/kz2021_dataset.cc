@@ -633,14 +633,6 @@ v1::ObserverCategory CategoryFor(absl::string_view body, bool is_state, int inde
   return v1::OBSERVER_CATEGORY_SHORT_TERM;
 }
 
-google::type::Date MakeDate(int y, int m, int d) {
-  google::type::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
-
 absl::TimeZone Almaty() {
   absl::TimeZone tz;
   // tzdata gives UTC+6 for Asia/Almaty in 2020-21; the fixed zone is the same offset for a

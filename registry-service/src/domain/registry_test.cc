@@ -65,14 +65,6 @@ bool Same(const google::protobuf::Message& a, const google::protobuf::Message& b
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
-google::type::Date Day(int year, int month, int day) {
-  google::type::Date d;
-  d.set_year(year);
-  d.set_month(month);
-  d.set_day(day);
-  return d;
-}
-
 v1::CreateElectionRequest ElectionRequest(const std::string& id) {
   v1::CreateElectionRequest req;
   req.set_election_id(id);
@@ -80,7 +72,7 @@ v1::CreateElectionRequest ElectionRequest(const std::string& id) {
   e->set_display_name("Elections of deputies of the Majilis and maslikhats");
   e->set_kind(v1::ELECTION_KIND_COMBINED);
   e->set_host_country("KZ");
-  *e->mutable_voting_day() = Day(2021, 1, 10);
+  *e->mutable_voting_day() = MakeDate(2021, 1, 10);
   e->set_time_zone("Asia/Almaty");
   return req;
 }
@@ -103,7 +95,7 @@ v1::Observer NewObserver(const std::string& document_number,
   o.set_latin_family_name("SCHMIDT");
   o.set_citizenship(citizenship);
   o.set_gender(v1::GENDER_FEMALE);
-  *o.mutable_birth_date() = Day(1980, 2, 3);
+  *o.mutable_birth_date() = MakeDate(1980, 2, 3);
   o.mutable_id_document()->set_type(v1::ID_DOCUMENT_TYPE_PASSPORT);
   o.mutable_id_document()->set_number(document_number);
   o.mutable_id_document()->set_issuing_country("DE");

@@ -24,14 +24,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-google::type::Date Day(int year, int month, int day) {
-  google::type::Date date;
-  date.set_year(year);
-  date.set_month(month);
-  date.set_day(day);
-  return date;
-}
-
 absl::Time Utc(int year, int month, int day, int hour, int minute = 0) {
   return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, 0), absl::UTCTimeZone());
 }
@@ -74,52 +66,52 @@ TEST(ValidateTimestampTest, AcceptsTheProtobufRangeOnly) {
 
 TEST(DefaultAccreditationDeadlineTest, Kazakhstan2021UsesUtcPlus6) {
   // 10 Jan 2021 Majilis election: accreditation closed on 4 Jan at 18:00 Almaty time (UTC+6).
-  EXPECT_EQ(Deadline(Day(2021, 1, 10), "Asia/Almaty"), Utc(2021, 1, 4, 12));
+  EXPECT_EQ(Deadline(MakeDate(2021, 1, 10), "Asia/Almaty"), Utc(2021, 1, 4, 12));
 }
 
 TEST(DefaultAccreditationDeadlineTest, Kazakhstan2025UsesUtcPlus5) {
   // Kazakhstan moved to UTC+5 on 2024-03-01: the same rule closes an hour later in UTC.
-  EXPECT_EQ(Deadline(Day(2025, 1, 10), "Asia/Almaty"), Utc(2025, 1, 4, 13));
+  EXPECT_EQ(Deadline(MakeDate(2025, 1, 10), "Asia/Almaty"), Utc(2025, 1, 4, 13));
 }
 
 TEST(DefaultAccreditationDeadlineTest, Kazakhstan2019And2023) {
   // Presidential election 9 Jun 2019: closes 3 Jun 18:00 local = 12:00Z.
-  EXPECT_EQ(Deadline(Day(2019, 6, 9), "Asia/Almaty"), Utc(2019, 6, 3, 12));
+  EXPECT_EQ(Deadline(MakeDate(2019, 6, 9), "Asia/Almaty"), Utc(2019, 6, 3, 12));
   // Majilis 19 Mar 2023: closes 13 Mar 18:00 local = 12:00Z.
-  EXPECT_EQ(Deadline(Day(2023, 3, 19), "Asia/Almaty"), Utc(2023, 3, 13, 12));
+  EXPECT_EQ(Deadline(MakeDate(2023, 3, 19), "Asia/Almaty"), Utc(2023, 3, 13, 12));
 }
 
 TEST(DefaultAccreditationDeadlineTest, UsesTheOffsetOfTheClosingDayNotOfVotingDay) {
   // Asia/Almaty switched from UTC+6 to UTC+5 at the start of 2024-03-01.
   // Voting 6 Mar: closing day 29 Feb (leap day), still UTC+6.
-  EXPECT_EQ(Deadline(Day(2024, 3, 6), "Asia/Almaty"), Utc(2024, 2, 29, 12));
+  EXPECT_EQ(Deadline(MakeDate(2024, 3, 6), "Asia/Almaty"), Utc(2024, 2, 29, 12));
   // Voting 7 Mar: closing day 1 Mar, already UTC+5.
-  EXPECT_EQ(Deadline(Day(2024, 3, 7), "Asia/Almaty"), Utc(2024, 3, 1, 13));
+  EXPECT_EQ(Deadline(MakeDate(2024, 3, 7), "Asia/Almaty"), Utc(2024, 3, 1, 13));
 }
 
 TEST(DefaultAccreditationDeadlineTest, ParisAroundTheSpringDstSwitch) {
   // CET → CEST on 2024-03-31. Closing day 30 Mar is CET (UTC+1), 31 Mar is CEST (UTC+2).
-  EXPECT_EQ(Deadline(Day(2024, 4, 5), "Europe/Paris"), Utc(2024, 3, 30, 17));
-  EXPECT_EQ(Deadline(Day(2024, 4, 6), "Europe/Paris"), Utc(2024, 3, 31, 16));
+  EXPECT_EQ(Deadline(MakeDate(2024, 4, 5), "Europe/Paris"), Utc(2024, 3, 30, 17));
+  EXPECT_EQ(Deadline(MakeDate(2024, 4, 6), "Europe/Paris"), Utc(2024, 3, 31, 16));
 }
 
 TEST(DefaultAccreditationDeadlineTest, ParisAroundTheAutumnDstSwitch) {
   // CEST → CET on 2024-10-27.
-  EXPECT_EQ(Deadline(Day(2024, 11, 1), "Europe/Paris"), Utc(2024, 10, 26, 16));
-  EXPECT_EQ(Deadline(Day(2024, 11, 2), "Europe/Paris"), Utc(2024, 10, 27, 17));
+  EXPECT_EQ(Deadline(MakeDate(2024, 11, 1), "Europe/Paris"), Utc(2024, 10, 26, 16));
+  EXPECT_EQ(Deadline(MakeDate(2024, 11, 2), "Europe/Paris"), Utc(2024, 10, 27, 17));
 }
 
 TEST(DefaultAccreditationDeadlineTest, CountsCalendarDaysAcrossMonthAndYearEnds) {
-  EXPECT_EQ(Deadline(Day(2021, 3, 3), "UTC"), Utc(2021, 2, 25, 18));
-  EXPECT_EQ(Deadline(Day(2021, 1, 3), "UTC"), Utc(2020, 12, 28, 18));
-  EXPECT_EQ(Deadline(Day(2020, 3, 6), "UTC"), Utc(2020, 2, 29, 18));
+  EXPECT_EQ(Deadline(MakeDate(2021, 3, 3), "UTC"), Utc(2021, 2, 25, 18));
+  EXPECT_EQ(Deadline(MakeDate(2021, 1, 3), "UTC"), Utc(2020, 12, 28, 18));
+  EXPECT_EQ(Deadline(MakeDate(2020, 3, 6), "UTC"), Utc(2020, 2, 29, 18));
 }
 
 TEST(DefaultAccreditationDeadlineTest, RejectsUnknownAndPathLikeZones) {
   for (const char* zone : {"", "Mars/Olympus", "Asia/Almaty ", "../etc/passwd",
                            "../../../../etc/passwd", "/etc/localtime", "Asia/../Europe/Paris",
                            "file:/etc/localtime", "Asia\\Almaty", "Asia/Almaty\n"}) {
-    absl::StatusOr<absl::Time> deadline = DefaultAccreditationDeadline(Day(2021, 1, 10), zone);
+    absl::StatusOr<absl::Time> deadline = DefaultAccreditationDeadline(MakeDate(2021, 1, 10), zone);
     EXPECT_EQ(deadline.status().code(), absl::StatusCode::kInvalidArgument) << '"' << zone << '"';
     EXPECT_THAT(FieldsOf(deadline.status()), ElementsAre("election.time_zone"))
         << '"' << zone << '"';
@@ -128,15 +120,16 @@ TEST(DefaultAccreditationDeadlineTest, RejectsUnknownAndPathLikeZones) {
 
 // "localtime" is the host's own setting, not an IANA zone: the deadline must not depend on it.
 TEST(DefaultAccreditationDeadlineTest, RejectsTheHostLocaltimeAlias) {
-  absl::StatusOr<absl::Time> deadline = DefaultAccreditationDeadline(Day(2021, 1, 10), "localtime");
+  absl::StatusOr<absl::Time> deadline =
+      DefaultAccreditationDeadline(MakeDate(2021, 1, 10), "localtime");
   EXPECT_EQ(deadline.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(FieldsOf(deadline.status()), ElementsAre("election.time_zone"));
 }
 
 TEST(DefaultAccreditationDeadlineTest, RejectsDatesThatAreNotCalendarDates) {
   for (const google::type::Date& day :
-       {Day(2021, 2, 30), Day(2021, 2, 29), Day(2021, 13, 1), Day(2021, 0, 10), Day(2021, 4, 31),
-        Day(0, 1, 10), Day(2021, 1, 0), google::type::Date()}) {
+       {MakeDate(2021, 2, 30), MakeDate(2021, 2, 29), MakeDate(2021, 13, 1), MakeDate(2021, 0, 10),
+        MakeDate(2021, 4, 31), MakeDate(0, 1, 10), MakeDate(2021, 1, 0), google::type::Date()}) {
     absl::StatusOr<absl::Time> deadline = DefaultAccreditationDeadline(day, "Asia/Almaty");
     EXPECT_EQ(deadline.status().code(), absl::StatusCode::kInvalidArgument) << day.DebugString();
     EXPECT_THAT(FieldsOf(deadline.status()), ElementsAre("election.voting_day"))
@@ -152,7 +145,7 @@ v1::Election ValidElection() {
   e.set_display_name("Elections of deputies of the Majilis and maslikhats");
   e.set_kind(v1::ELECTION_KIND_COMBINED);
   e.set_host_country("KZ");
-  *e.mutable_voting_day() = Day(2021, 1, 10);
+  *e.mutable_voting_day() = MakeDate(2021, 1, 10);
   e.set_time_zone("Asia/Almaty");
   return e;
 }
@@ -208,9 +201,11 @@ TEST(ValidateElectionTest, EachBadFieldIsNamedExactly) {
       {"host kz", [](v1::Election& e) { e.set_host_country("kz"); }, "election.host_country"},
       {"host KAZ", [](v1::Election& e) { e.set_host_country("KAZ"); }, "election.host_country"},
       {"no voting day", [](v1::Election& e) { e.clear_voting_day(); }, "election.voting_day"},
-      {"voting day 30 Feb", [](v1::Election& e) { *e.mutable_voting_day() = Day(2021, 2, 30); },
+      {"voting day 30 Feb",
+       [](v1::Election& e) { *e.mutable_voting_day() = MakeDate(2021, 2, 30); },
        "election.voting_day"},
-      {"voting day without day", [](v1::Election& e) { *e.mutable_voting_day() = Day(2021, 1, 0); },
+      {"voting day without day",
+       [](v1::Election& e) { *e.mutable_voting_day() = MakeDate(2021, 1, 0); },
        "election.voting_day"},
       {"no zone", [](v1::Election& e) { e.clear_time_zone(); }, "election.time_zone"},
       {"unknown zone", [](v1::Election& e) { e.set_time_zone("Mars/Olympus"); },
@@ -258,8 +253,8 @@ v1::Organisation ValidOrganisation() {
   o.mutable_names()->set_kk("Түркі мемлекеттері ұйымы");
   v1::OrganisationAlias* alias = o.add_aliases();
   alias->mutable_names()->set_en("Cooperation Council of Turkic-speaking States");
-  *alias->mutable_valid_from() = Day(2009, 10, 3);
-  *alias->mutable_valid_until() = Day(2021, 11, 12);
+  *alias->mutable_valid_from() = MakeDate(2009, 10, 3);
+  *alias->mutable_valid_until() = MakeDate(2021, 11, 12);
   o.set_parent("organisations/TURKIC");
   return o;
 }
@@ -316,13 +311,19 @@ TEST(ValidateOrganisationTest, EachBadFieldIsNamedExactly) {
       {"alias without names", [](v1::Organisation& o) { o.add_aliases(); },
        "organisation.aliases[1].names"},
       {"alias bad from",
-       [](v1::Organisation& o) { *o.mutable_aliases(0)->mutable_valid_from() = Day(2009, 2, 30); },
+       [](v1::Organisation& o) {
+         *o.mutable_aliases(0)->mutable_valid_from() = MakeDate(2009, 2, 30);
+       },
        "organisation.aliases[0].valid_from"},
       {"alias bad until",
-       [](v1::Organisation& o) { *o.mutable_aliases(0)->mutable_valid_until() = Day(2021, 13, 1); },
+       [](v1::Organisation& o) {
+         *o.mutable_aliases(0)->mutable_valid_until() = MakeDate(2021, 13, 1);
+       },
        "organisation.aliases[0].valid_until"},
       {"alias ends before it starts",
-       [](v1::Organisation& o) { *o.mutable_aliases(0)->mutable_valid_until() = Day(2009, 10, 2); },
+       [](v1::Organisation& o) {
+         *o.mutable_aliases(0)->mutable_valid_until() = MakeDate(2009, 10, 2);
+       },
        "organisation.aliases[0].valid_until"},
       {"parent not a name", [](v1::Organisation& o) { o.set_parent("TURKIC"); },
        "organisation.parent"},
@@ -351,7 +352,7 @@ v1::Observer ValidObserver() {
   o.set_latin_family_name("IVANOV");
   o.set_citizenship("RU");
   o.set_gender(v1::GENDER_MALE);
-  *o.mutable_birth_date() = Day(1970, 5, 1);
+  *o.mutable_birth_date() = MakeDate(1970, 5, 1);
   o.mutable_id_document()->set_type(v1::ID_DOCUMENT_TYPE_PASSPORT);
   o.mutable_id_document()->set_number("75 1234-567");
   o.mutable_id_document()->set_issuing_country("RU");
@@ -393,7 +394,7 @@ TEST(ValidateObserverTest, ReceivedTimeMustBeAValidInstant) {
 
 TEST(ValidateObserverTest, PersonalDataIsNotEchoedInViolations) {
   v1::Observer o = ValidObserver();
-  *o.mutable_birth_date() = Day(1985, 2, 30);
+  *o.mutable_birth_date() = MakeDate(1985, 2, 30);
   o.mutable_id_document()->set_issuing_country("QQ");
   Violations v;
   ValidateObserver(Countries(), o, v);
@@ -462,11 +463,12 @@ TEST(ValidateObserverTest, EachBadFieldIsNamedExactly) {
        "observer.citizenship"},
       {"unknown gender", [](v1::Observer& o) { o.set_gender(static_cast<v1::Gender>(17)); },
        "observer.gender"},
-      {"birth 30 Feb", [](v1::Observer& o) { *o.mutable_birth_date() = Day(1970, 2, 30); },
+      {"birth 30 Feb", [](v1::Observer& o) { *o.mutable_birth_date() = MakeDate(1970, 2, 30); },
        "observer.birth_date"},
-      {"birth 1850", [](v1::Observer& o) { *o.mutable_birth_date() = Day(1850, 1, 1); },
+      {"birth 1850", [](v1::Observer& o) { *o.mutable_birth_date() = MakeDate(1850, 1, 1); },
        "observer.birth_date"},
-      {"birth in the future", [](v1::Observer& o) { *o.mutable_birth_date() = Day(2999, 1, 1); },
+      {"birth in the future",
+       [](v1::Observer& o) { *o.mutable_birth_date() = MakeDate(2999, 1, 1); },
        "observer.birth_date"},
       {"no document", [](v1::Observer& o) { o.clear_id_document(); }, "observer.id_document"},
       {"no document type", [](v1::Observer& o) { o.mutable_id_document()->clear_type(); },
