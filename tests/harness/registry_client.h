@@ -27,12 +27,28 @@ namespace rv1 = ::observer::registry::v1;
 class WatchStream;
 
 // Every unary method of RegistryService, for declaring and defining one wrapper each.
-#define OBSERVER_REGISTRY_UNARY_RPCS(X)                                                           \
-  X(CreateElection)                                                                               \
-  X(GetElection) X(ListElections) X(UpdateElection) X(CreateOrganisation) X(GetOrganisation)      \
-      X(ListOrganisations) X(UpdateOrganisation) X(CreateObserver) X(BatchCreateObservers)        \
-          X(GetObserver) X(ListObservers) X(UpdateObserver) X(AccreditObserver) X(RejectObserver) \
-              X(SuspendObserver) X(ReinstateObserver) X(WithdrawObserver) X(DeleteObserver)
+// clang-format off
+#define OBSERVER_REGISTRY_UNARY_RPCS(X) \
+  X(CreateElection) \
+  X(GetElection) \
+  X(ListElections) \
+  X(UpdateElection) \
+  X(CreateOrganisation) \
+  X(GetOrganisation) \
+  X(ListOrganisations) \
+  X(UpdateOrganisation) \
+  X(CreateObserver) \
+  X(BatchCreateObservers) \
+  X(GetObserver) \
+  X(ListObservers) \
+  X(UpdateObserver) \
+  X(AccreditObserver) \
+  X(RejectObserver) \
+  X(SuspendObserver) \
+  X(ReinstateObserver) \
+  X(WithdrawObserver) \
+  X(DeleteObserver)
+// clang-format on
 
 class RegistryClient {
  public:
