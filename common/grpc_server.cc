@@ -31,6 +31,23 @@ std::string BoundAddress(const std::string& listen, int port) {
 
 }  // namespace
 
+void Readiness::Set(bool ready) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ready_ = ready;
+  if (health_ != nullptr) health_->SetServingStatus(ready_);
+}
+
+void Readiness::Attach(grpc::HealthCheckServiceInterface* health) {
+  std::lock_guard<std::mutex> lock(mu_);
+  health_ = health;
+  health_->SetServingStatus(ready_);
+}
+
+void Readiness::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  health_ = nullptr;
+}
+
 void BlockTerminationSignals() {
   sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -51,7 +68,11 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
     LogError("cannot listen", {{"service", options.service}, {"listen", options.listen}});
     return 1;
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  if (options.readiness != nullptr) {
+    options.readiness->Attach(server->GetHealthCheckService());
+  } else {
+    server->GetHealthCheckService()->SetServingStatus(true);
+  }
   LogInfo("serving",
           {{"service", options.service}, {"grpc_address", BoundAddress(options.listen, port)}});
 
@@ -69,6 +90,7 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   });
   second_signal.detach();
 
+  if (options.readiness != nullptr) options.readiness->Detach();
   server->GetHealthCheckService()->SetServingStatus(false);
   absl::SleepFor(options.drain_period);
   if (before_shutdown) before_shutdown();

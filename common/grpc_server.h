@@ -4,8 +4,10 @@
 #define OBSERVER_COMMON_GRPC_SERVER_H_
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,25 @@ namespace observer {
 // that ServeUntilSignal receives them. Call first thing in main.
 void BlockTerminationSignals();
 
+struct ServeOptions;
+
+// Readiness of a service that is not ready as soon as it listens (stats-service before its
+// first sync), reported through grpc.health.v1 for the whole server. Thread-safe.
+class Readiness {
+ public:
+  void Set(bool ready);
+
+ private:
+  friend int ServeUntilSignal(const ServeOptions&, const std::vector<grpc::Service*>&,
+                              const std::function<void()>&);
+  void Attach(grpc::HealthCheckServiceInterface* health);
+  void Detach();  // From the drain on: NOT_SERVING whatever Set says.
+
+  std::mutex mu_;
+  bool ready_ = false;                                   // Guarded by mu_.
+  grpc::HealthCheckServiceInterface* health_ = nullptr;  // Guarded by mu_.
+};
+
 struct ServeOptions {
   std::string service;  // For logs, e.g. "registry".
   std::string listen;   // host:port; port 0 picks a free port.
@@ -25,6 +46,9 @@ struct ServeOptions {
   absl::Duration drain_period = absl::Seconds(1);
   // In-flight calls get this long to finish before they are cancelled.
   absl::Duration shutdown_timeout = absl::Seconds(10);
+  // When set, health follows it (NOT_SERVING until it says ready); otherwise the server is
+  // SERVING from the start.
+  Readiness* readiness = nullptr;
 };
 
 // Builds and starts the server with `services`, logs a "serving" line carrying

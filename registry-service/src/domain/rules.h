@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/country_codes.h"
 #include "common/errors.h"
+#include "common/resource_names.h"
 #include "observer/registry/v1/resources.pb.h"
 
 namespace observer::registry {
@@ -24,22 +25,6 @@ inline constexpr size_t kMaxReferenceLength = 200;
 // INVALID_ARGUMENT on `field` unless `ts` is a valid instant between years 1 and 9999.
 [[nodiscard]] absl::Status ValidateTimestamp(const google::protobuf::Timestamp& ts,
                                              absl::string_view field);
-
-// --- Resource names -------------------------------------------------------------------------
-
-bool IsValidElectionId(absl::string_view id);
-bool IsValidOrganisationCode(absl::string_view code);
-
-// `elections/{id}` → id. INVALID_ARGUMENT naming `field` if malformed.
-absl::StatusOr<std::string> ParseElectionName(absl::string_view name, absl::string_view field);
-// `organisations/{code}` → code.
-absl::StatusOr<std::string> ParseOrganisationName(absl::string_view name, absl::string_view field);
-// `elections/{e}/observers/{o}` → (e, o).
-absl::StatusOr<std::pair<std::string, std::string>> ParseObserverName(absl::string_view name,
-                                                                      absl::string_view field);
-std::string ElectionName(absl::string_view id);
-std::string OrganisationName(absl::string_view code);
-std::string ObserverName(absl::string_view election_id, absl::string_view observer_id);
 
 // --- Elections ------------------------------------------------------------------------------
 

@@ -1,0 +1,105 @@
+// The statistics state: counters of observers keyed by (election, filter cell, dimension,
+// value), kept up to date from the registry's change events.
+//
+// A filter cell is one combination of the attributes a query can filter on (status, category,
+// test flag). Each cell holds, per dimension, a count per value (organisation code, country
+// code, gender...), so memory grows with the number of distinct groups, never with the number
+// of observers: no observer record is kept. An event's `before` image is subtracted and its
+// `after` image added, which covers every transition (create, any update, status change,
+// test-flag change, delete).
+//
+// Elections and organisations are kept whole (they are few): queries need to know which
+// elections exist and the organisations' names.
+//
+// Not thread-safe: LiveStats guards it. No gRPC here.
+#ifndef OBSERVER_STATS_SERVICE_SRC_AGGREGATE_COUNTERS_H_
+#define OBSERVER_STATS_SERVICE_SRC_AGGREGATE_COUNTERS_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "observer/registry/v1/registry_service.pb.h"
+#include "observer/stats/v1/stats_service.pb.h"
+#include "stats-service/src/aggregate/regions.h"
+
+namespace observer::stats {
+
+class Counters {
+ public:
+  // `regions` gives country and region names; it must outlive this object.
+  explicit Counters(const RegionDirectory& regions) : regions_(regions) {}
+
+  // Applies one change event (live, or a CREATED event of an initial state). An event that
+  // cannot be understood (e.g. a malformed observer name) changes nothing and is reported.
+  absl::Status Apply(const registry::v1::ChangeEvent& event);
+
+  // Checks what can be checked without the state: field formats, enum values, the scheme and
+  // the language. INVALID_ARGUMENT naming the field.
+  static absl::Status ValidateSummaryRequest(const v1::GetSummaryRequest& request);
+  static absl::Status ValidateBreakdownRequest(const RegionDirectory& regions,
+                                               const v1::GetBreakdownRequest& request);
+
+  // The answers, for a request that passed validation. NOT_FOUND naming `election` when the
+  // election does not exist.
+  absl::StatusOr<v1::Summary> Summarize(const v1::GetSummaryRequest& request) const;
+  absl::StatusOr<v1::Breakdown> Break(const v1::GetBreakdownRequest& request) const;
+
+  // Every non-zero counter as "election/cell/dimension/value" → count, in key order. Two
+  // states with the same dump answer every query alike; tests compare the state after a random
+  // history with a recount of the final records, and check that no zero counter lingers.
+  std::map<std::string, int64_t> Dump() const;
+
+  // How many counters are held (non-zero (election, cell, dimension, value) entries); memory
+  // is proportional to it.
+  int64_t CounterCount() const;
+
+ private:
+  static constexpr int kStatuses = 6;    // ObserverStatus values 0..5.
+  static constexpr int kCategories = 7;  // ObserverCategory values 0..6.
+  static constexpr int kGenders = 4;     // Gender values 0..3.
+
+  using ValueCounts = absl::flat_hash_map<std::string, int64_t>;
+
+  // The counts of one filter cell (one status, one category, test or not).
+  struct Cell {
+    int64_t observers = 0;
+    int64_t from_organisations = 0;
+    int64_t from_states = 0;
+    std::array<int64_t, kGenders> by_gender{};
+    ValueCounts by_organisation;  // Organisation code.
+    ValueCounts by_state;         // Sending state.
+    ValueCounts by_citizenship;   // "" when not recorded.
+  };
+  static int CellIndex(int status, int category, bool test) {
+    return (status * kCategories + category) * 2 + (test ? 1 : 0);
+  }
+  static constexpr int kCells = kStatuses * kCategories * 2;
+
+  struct ElectionState {
+    bool known = false;  // The election record has been seen (not only its observers).
+    registry::v1::Election election;
+    absl::flat_hash_map<int, Cell> cells;  // By CellIndex; empty cells are erased.
+  };
+
+  // Adds `sign` (+1 or -1) times one observer to the counters.
+  absl::Status Count(const registry::v1::Observer& observer, int sign);
+  // The cells a filter selects (`all_statuses` for a breakdown by status with no statuses).
+  std::vector<const Cell*> Select(const ElectionState& election, const v1::Filter& filter,
+                                  bool all_statuses, std::vector<int>* indices) const;
+  absl::StatusOr<const ElectionState*> FindElection(const std::string& name) const;
+  std::string OrganisationDisplayName(const std::string& code, Language language) const;
+
+  const RegionDirectory& regions_;
+  absl::flat_hash_map<std::string, ElectionState> elections_;                   // By election id.
+  absl::flat_hash_map<std::string, registry::v1::Organisation> organisations_;  // By code.
+};
+
+}  // namespace observer::stats
+
+#endif  // OBSERVER_STATS_SERVICE_SRC_AGGREGATE_COUNTERS_H_

@@ -1,0 +1,340 @@
+#include "stats-service/src/api/stats_handler.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/grpc_status.h"
+
+namespace observer::stats {
+namespace {
+
+absl::Status ShuttingDown() {
+  return MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
+                   "stats-service is shutting down; retry on another replica or shortly");
+}
+
+absl::Status RevisionNotApplied(int64_t wanted, int64_t applied) {
+  return MakeError(
+      absl::StatusCode::kDeadlineExceeded, reason::kRevisionNotApplied,
+      absl::StrCat("revision ", wanted, " was not applied before the deadline (",
+                   "applied so far: ", applied, ")"),
+      {{"min_revision", absl::StrCat(wanted)}, {"applied_revision", absl::StrCat(applied)}});
+}
+
+// The call's deadline, capped at `max_wait` from now.
+absl::Time WaitDeadline(const grpc::CallbackServerContext* context, absl::Duration max_wait) {
+  const absl::Time cap = absl::Now() + max_wait;
+  const auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return cap;
+  return std::min(cap, absl::FromChrono(deadline));
+}
+
+}  // namespace
+
+// A server stream of figures: the current answer at once (once `min_revision` is applied),
+// then a new one each time the answer changes. One write at a time; changes that arrive during
+// a write mark the stream dirty and the answer is recomputed when the write completes, so a
+// slow reader gets the latest figures and never a backlog.
+template <typename Response>
+class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Response>,
+                                          public StatsHandler::Closable {
+ public:
+  using Compute = std::function<absl::Status(const Counters&, int64_t, Response*)>;
+
+  FiguresStream(StatsHandler& handler, int64_t min_revision, Compute compute)
+      : handler_(handler), min_revision_(min_revision), compute_(std::move(compute)) {}
+
+  // Registers with the live state and the handler, then sends the first answer if it can.
+  // Runs inside the method handler: gRPC calls no reaction (OnDone included) before it
+  // returns, so `this` stays valid here even if the stream is finished meanwhile.
+  void Begin() {
+    listener_ = handler_.live_.Subscribe([this] { Refresh(); });
+    bool closing;
+    {
+      std::lock_guard<std::mutex> lock(handler_.mu_);
+      closing = handler_.closing_;
+      if (!closing) handler_.streams_.insert(this);
+    }
+    if (closing) {
+      End(ShuttingDown());
+      return;
+    }
+    Refresh();
+  }
+
+  void Close() override { End(ShuttingDown()); }
+
+  void OnWriteDone(bool ok) override {
+    Action action;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_ = false;
+      if (finishing_.has_value()) {
+        action.finish = std::move(finishing_);
+      } else if (!ok) {
+        FinishLocked(absl::CancelledError("the stream was closed"), action);
+      } else if (std::exchange(dirty_, false)) {
+        ComputeLocked(action);
+      }
+    }
+    Run(action);
+  }
+
+  void OnCancel() override { End(absl::CancelledError("the call was cancelled")); }
+
+  void OnDone() override {
+    if (listener_ != 0) handler_.live_.Unsubscribe(listener_);
+    {
+      std::lock_guard<std::mutex> lock(handler_.mu_);
+      handler_.streams_.erase(this);
+    }
+    delete this;
+  }
+
+ private:
+  // What to do once mu_ is released: Finish may destroy this object, so it comes last.
+  struct Action {
+    bool write = false;
+    std::optional<absl::Status> finish;
+  };
+
+  void Run(Action& action) {
+    if (action.write) this->StartWrite(&response_);
+    if (action.finish.has_value()) this->Finish(ToGrpcStatus(*action.finish));
+  }
+
+  void Refresh() {
+    Action action;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      if (writing_) {
+        dirty_ = true;
+        return;
+      }
+      ComputeLocked(action);
+    }
+    Run(action);
+  }
+
+  void End(const absl::Status& status) {
+    Action action;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      FinishLocked(status, action);
+    }
+    Run(action);
+  }
+
+  void ComputeLocked(Action& action) {
+    Response next;
+    bool ready = false;
+    const absl::Status status =
+        handler_.live_.Read([&](const Counters& counters, int64_t revision) {
+          if (revision < min_revision_) return absl::OkStatus();
+          ready = true;
+          return compute_(counters, revision, &next);
+        });
+    if (GetErrorDetails(status).reason == reason::kNotSynced) return;  // Wait for the sync.
+    if (!status.ok()) {
+      FinishLocked(status, action);
+      return;
+    }
+    if (!ready) return;
+    // Send only when the figures themselves changed, not for every revision.
+    const int64_t revision = next.revision();
+    next.set_revision(0);
+    std::string figures = next.SerializeAsString();
+    if (sent_any_ && figures == last_figures_) return;
+    next.set_revision(revision);
+    last_figures_ = std::move(figures);
+    sent_any_ = true;
+    response_ = std::move(next);
+    writing_ = true;
+    action.write = true;
+  }
+
+  void FinishLocked(const absl::Status& status, Action& action) {
+    if (finished_) return;
+    finished_ = true;
+    if (writing_) {
+      finishing_ = status;  // Finish once the write in flight completes.
+    } else {
+      action.finish = status;
+    }
+  }
+
+  StatsHandler& handler_;
+  const int64_t min_revision_;
+  const Compute compute_;
+  uint64_t listener_ = 0;  // Set in Begin; read in OnDone, which runs after Begin returns.
+
+  std::mutex mu_;
+  bool finished_ = false;                  // Guarded by mu_.
+  bool writing_ = false;                   // Guarded by mu_.
+  bool dirty_ = false;                     // Guarded by mu_.
+  bool sent_any_ = false;                  // Guarded by mu_.
+  std::optional<absl::Status> finishing_;  // Guarded by mu_.
+  std::string last_figures_;               // Guarded by mu_.
+  Response response_;                      // Written by one StartWrite at a time.
+};
+
+StatsHandler::StatsHandler(LiveStats& live, StatsHandlerOptions options)
+    : live_(live), options_(options) {}
+
+StatsHandler::~StatsHandler() = default;
+
+void StatsHandler::Close() {
+  std::map<uint64_t, grpc::ServerUnaryReactor*> waits;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+    waits.swap(waits_);
+    // gRPC runs OnDone on one of its own threads, never inside Finish; a stream's OnDone
+    // takes mu_ before it deletes the stream, so every pointer here stays valid while mu_
+    // is held.
+    for (Closable* stream : streams_) stream->Close();
+  }
+  for (const auto& [id, reactor] : waits) {
+    if (live_.CancelWait(id)) reactor->Finish(ToGrpcStatus(ShuttingDown()));
+  }
+}
+
+grpc::ServerUnaryReactor* StatsHandler::Answer(
+    grpc::CallbackServerContext* context, absl::Status valid, int64_t min_revision,
+    std::function<absl::Status(const Counters&, int64_t)> answer) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  auto respond = [this, reactor, answer = std::move(answer)] {
+    reactor->Finish(ToGrpcStatus(live_.Read(answer)));
+  };
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) {
+      reactor->Finish(ToGrpcStatus(ShuttingDown()));
+      return reactor;
+    }
+    if (min_revision > 0) {
+      auto id = std::make_shared<uint64_t>(0);
+      *id = live_.WaitFor(min_revision, WaitDeadline(context, options_.max_revision_wait),
+                          [this, reactor, respond, min_revision, id](bool reached) {
+                            {
+                              std::lock_guard<std::mutex> wait_lock(mu_);
+                              waits_.erase(*id);
+                            }
+                            if (reached) {
+                              respond();
+                            } else {
+                              reactor->Finish(ToGrpcStatus(
+                                  RevisionNotApplied(min_revision, live_.applied_revision())));
+                            }
+                          });
+      if (*id != 0) {
+        waits_.emplace(*id, reactor);
+        return reactor;
+      }
+    }
+  }
+  respond();
+  return reactor;
+}
+
+template <typename Response>
+grpc::ServerWriteReactor<Response>* StatsHandler::Stream(
+    absl::Status valid, int64_t min_revision,
+    std::function<absl::Status(const Counters&, int64_t, Response*)> compute) {
+  auto* stream = new FiguresStream<Response>(*this, min_revision, std::move(compute));
+  if (!valid.ok()) {
+    stream->Finish(ToGrpcStatus(valid));
+  } else {
+    stream->Begin();
+  }
+  return stream;
+}
+
+grpc::ServerUnaryReactor* StatsHandler::GetSummary(grpc::CallbackServerContext* context,
+                                                   const v1::GetSummaryRequest* request,
+                                                   v1::GetSummaryResponse* response) {
+  return Answer(context, Counters::ValidateSummaryRequest(*request), request->min_revision(),
+                [request, response](const Counters& counters, int64_t revision) {
+                  auto summary = counters.Summarize(*request);
+                  if (!summary.ok()) return summary.status();
+                  *response->mutable_summary() = *std::move(summary);
+                  response->set_revision(revision);
+                  return absl::OkStatus();
+                });
+}
+
+grpc::ServerUnaryReactor* StatsHandler::GetBreakdown(grpc::CallbackServerContext* context,
+                                                     const v1::GetBreakdownRequest* request,
+                                                     v1::GetBreakdownResponse* response) {
+  return Answer(context, Counters::ValidateBreakdownRequest(live_.regions(), *request),
+                request->min_revision(),
+                [request, response](const Counters& counters, int64_t revision) {
+                  auto breakdown = counters.Break(*request);
+                  if (!breakdown.ok()) return breakdown.status();
+                  *response->mutable_breakdown() = *std::move(breakdown);
+                  response->set_revision(revision);
+                  return absl::OkStatus();
+                });
+}
+
+grpc::ServerWriteReactor<v1::WatchSummaryResponse>* StatsHandler::WatchSummary(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchSummaryRequest* request) {
+  const v1::GetSummaryRequest& query = request->request();
+  return Stream<v1::WatchSummaryResponse>(
+      PrefixFields(Counters::ValidateSummaryRequest(query), "request"), query.min_revision(),
+      [query](const Counters& counters, int64_t revision, v1::WatchSummaryResponse* out) {
+        auto summary = counters.Summarize(query);
+        if (!summary.ok()) return PrefixFields(summary.status(), "request");
+        *out->mutable_summary() = *std::move(summary);
+        out->set_revision(revision);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerWriteReactor<v1::WatchBreakdownResponse>* StatsHandler::WatchBreakdown(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchBreakdownRequest* request) {
+  const v1::GetBreakdownRequest& query = request->request();
+  return Stream<v1::WatchBreakdownResponse>(
+      PrefixFields(Counters::ValidateBreakdownRequest(live_.regions(), query), "request"),
+      query.min_revision(),
+      [query](const Counters& counters, int64_t revision, v1::WatchBreakdownResponse* out) {
+        auto breakdown = counters.Break(query);
+        if (!breakdown.ok()) return PrefixFields(breakdown.status(), "request");
+        *out->mutable_breakdown() = *std::move(breakdown);
+        out->set_revision(revision);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* StatsHandler::ListRegionSchemes(
+    grpc::CallbackServerContext* context, const v1::ListRegionSchemesRequest* request,
+    v1::ListRegionSchemesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Language language;
+  if (!ParseLanguage(request->language_code(), &language)) {
+    reactor->Finish(ToGrpcStatus(InvalidField("language_code", "use en, ru or kk")));
+    return reactor;
+  }
+  for (const RegionScheme* scheme : live_.regions().schemes()) {
+    v1::RegionSchemeInfo* info = response->add_schemes();
+    info->set_name(scheme->name());
+    info->set_title(scheme->title());
+    for (const RegionGroup& group : scheme->groups()) {
+      v1::BreakdownRow* row = info->add_groups();
+      row->set_key(group.key);
+      row->set_display_name(group.Name(language));
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace observer::stats

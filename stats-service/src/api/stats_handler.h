@@ -1,0 +1,77 @@
+// The StatsService gRPC handlers: validate, wait for `min_revision`, read the live counters,
+// map errors. Streaming answers are pushed when the figures change, coalesced so that a slow
+// reader only ever gets the latest figures.
+#ifndef OBSERVER_STATS_SERVICE_SRC_API_STATS_HANDLER_H_
+#define OBSERVER_STATS_SERVICE_SRC_API_STATS_HANDLER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "absl/time/time.h"
+#include "observer/stats/v1/stats_service.grpc.pb.h"
+#include "stats-service/src/aggregate/live_stats.h"
+
+namespace observer::stats {
+
+struct StatsHandlerOptions {
+  // A call that waits for `min_revision` waits at most this long, even without a deadline.
+  absl::Duration max_revision_wait = absl::Seconds(30);
+};
+
+class StatsHandler final : public v1::StatsService::CallbackService {
+ public:
+  StatsHandler(LiveStats& live, StatsHandlerOptions options);
+  ~StatsHandler() override;
+
+  grpc::ServerUnaryReactor* GetSummary(grpc::CallbackServerContext* context,
+                                       const v1::GetSummaryRequest* request,
+                                       v1::GetSummaryResponse* response) override;
+  grpc::ServerUnaryReactor* GetBreakdown(grpc::CallbackServerContext* context,
+                                         const v1::GetBreakdownRequest* request,
+                                         v1::GetBreakdownResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchSummaryResponse>* WatchSummary(
+      grpc::CallbackServerContext* context, const v1::WatchSummaryRequest* request) override;
+  grpc::ServerWriteReactor<v1::WatchBreakdownResponse>* WatchBreakdown(
+      grpc::CallbackServerContext* context, const v1::WatchBreakdownRequest* request) override;
+  grpc::ServerUnaryReactor* ListRegionSchemes(grpc::CallbackServerContext* context,
+                                              const v1::ListRegionSchemesRequest* request,
+                                              v1::ListRegionSchemesResponse* response) override;
+
+  // Ends every open stream and pending wait with UNAVAILABLE; later calls get UNAVAILABLE too.
+  // For shutdown.
+  void Close();
+
+ private:
+  template <typename Response>
+  class FiguresStream;
+  class Closable {
+   public:
+    virtual ~Closable() = default;
+    virtual void Close() = 0;
+  };
+
+  // Validates, waits for `min_revision`, then runs `answer` (under the read lock) and finishes.
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::Status valid,
+                                   int64_t min_revision,
+                                   std::function<absl::Status(const Counters&, int64_t)> answer);
+  template <typename Response>
+  grpc::ServerWriteReactor<Response>* Stream(
+      absl::Status valid, int64_t min_revision,
+      std::function<absl::Status(const Counters&, int64_t, Response*)> compute);
+
+  LiveStats& live_;
+  const StatsHandlerOptions options_;
+  std::mutex mu_;
+  bool closing_ = false;         // Guarded by mu_.
+  std::set<Closable*> streams_;  // Guarded by mu_.
+  // Pending min_revision waits: LiveStats id → the call to end at Close.
+  std::map<uint64_t, grpc::ServerUnaryReactor*> waits_;  // Guarded by mu_.
+};
+
+}  // namespace observer::stats
+
+#endif  // OBSERVER_STATS_SERVICE_SRC_API_STATS_HANDLER_H_

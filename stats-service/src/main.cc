@@ -1,0 +1,119 @@
+// stats-service: wires the region data, the live counters, the registry subscriber and the
+// gRPC server.
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/country_codes.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "stats-service/src/aggregate/live_stats.h"
+#include "stats-service/src/aggregate/regions.h"
+#include "stats-service/src/api/stats_handler.h"
+#include "stats-service/src/subscriber/registry_subscriber.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address (host:port)");
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "Address of registry-service (host:port)");
+ABSL_FLAG(std::string, region_schemes, "",
+          "Comma-separated custom region scheme files (see data/region-schemes)");
+ABSL_FLAG(absl::Duration, staleness_bound, absl::Seconds(30),
+          "Health turns NOT_SERVING when the registry has not been heard from for this long");
+ABSL_FLAG(absl::Duration, stream_idle_timeout, absl::Seconds(20),
+          "A change stream silent for this long is reopened");
+ABSL_FLAG(absl::Duration, reconnect_backoff_initial, absl::Milliseconds(100),
+          "First delay before reconnecting to the registry");
+ABSL_FLAG(absl::Duration, reconnect_backoff_max, absl::Seconds(10),
+          "Longest delay between reconnection attempts");
+ABSL_FLAG(absl::Duration, max_revision_wait, absl::Seconds(30),
+          "Longest wait for a min_revision, whatever the call's deadline");
+ABSL_FLAG(absl::Duration, drain_period, absl::Seconds(1),
+          "After SIGTERM, how long health reports NOT_SERVING before the server stops");
+ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
+          "How long in-flight calls get to finish at shutdown");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace {
+
+constexpr char kUsage[] =
+    "stats-service: live statistics of foreign election observers from the registry's change "
+    "stream.\nUsage: stats-service --listen 127.0.0.1:50052 --registry 127.0.0.1:50051 "
+    "[--region-schemes FILE,...]";
+
+void RequirePositive(absl::Duration d, const char* flag) {
+  if (d <= absl::ZeroDuration()) {
+    observer::ExitWithUsageError(absl::StrCat("--", flag, " must be positive"));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  observer::BlockTerminationSignals();
+  observer::ParseFlagsWithEnv(argc, argv, "STATS", kUsage);
+  observer::LogLevel level;
+  if (!observer::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    observer::ExitWithUsageError("--log-level: use debug, info, warning or error");
+  }
+  observer::SetLogLevel(level);
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  if (auto status = observer::ValidateListenAddress(listen); !status.ok()) {
+    observer::ExitWithUsageError(absl::StrCat("--listen: ", status.message()));
+  }
+  const std::string registry = absl::GetFlag(FLAGS_registry);
+  if (auto status = observer::ValidateListenAddress(registry); !status.ok()) {
+    observer::ExitWithUsageError(absl::StrCat("--registry: ", status.message()));
+  }
+  RequirePositive(absl::GetFlag(FLAGS_staleness_bound), "staleness-bound");
+  RequirePositive(absl::GetFlag(FLAGS_stream_idle_timeout), "stream-idle-timeout");
+  RequirePositive(absl::GetFlag(FLAGS_reconnect_backoff_initial), "reconnect-backoff-initial");
+  RequirePositive(absl::GetFlag(FLAGS_max_revision_wait), "max-revision-wait");
+  if (absl::GetFlag(FLAGS_reconnect_backoff_max) < absl::GetFlag(FLAGS_reconnect_backoff_initial)) {
+    observer::ExitWithUsageError(
+        "--reconnect-backoff-max must not be below --reconnect-backoff-initial");
+  }
+
+  std::vector<std::string> scheme_files;
+  for (absl::string_view file :
+       absl::StrSplit(absl::GetFlag(FLAGS_region_schemes), ',', absl::SkipWhitespace())) {
+    scheme_files.emplace_back(file);
+  }
+  auto regions =
+      observer::stats::RegionDirectory::Create(observer::CountryCodes::Default(), scheme_files);
+  if (!regions.ok()) {
+    observer::ExitWithUsageError(absl::StrCat("--region-schemes: ", regions.status().message()));
+  }
+
+  observer::stats::LiveStats live(**regions);
+  observer::Readiness readiness;
+  observer::stats::SubscriberOptions subscriber_options;
+  subscriber_options.initial_backoff = absl::GetFlag(FLAGS_reconnect_backoff_initial);
+  subscriber_options.max_backoff = absl::GetFlag(FLAGS_reconnect_backoff_max);
+  subscriber_options.staleness_bound = absl::GetFlag(FLAGS_staleness_bound);
+  subscriber_options.idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);
+  subscriber_options.on_ready_changed = [&readiness](bool ready) { readiness.Set(ready); };
+  observer::stats::RegistrySubscriber subscriber(
+      grpc::CreateChannel(registry, grpc::InsecureChannelCredentials()), live, subscriber_options);
+  observer::stats::StatsHandler handler(live, {absl::GetFlag(FLAGS_max_revision_wait)});
+
+  observer::LogInfo("starting", {{"service", "stats"},
+                                 {"registry", registry},
+                                 {"region_schemes", absl::GetFlag(FLAGS_region_schemes)}});
+  subscriber.Start();
+  observer::ServeOptions serve;
+  serve.service = "stats";
+  serve.listen = listen;
+  serve.drain_period = absl::GetFlag(FLAGS_drain_period);
+  serve.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  serve.readiness = &readiness;
+  const int exit_code =
+      observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.Close(); });
+  subscriber.Stop();
+  return exit_code;
+}

@@ -1,0 +1,204 @@
+#include "stats-service/src/subscriber/registry_subscriber.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/time/clock.h"
+#include "common/errors.h"
+#include "common/grpc_status.h"
+#include "common/log.h"
+
+namespace observer::stats {
+
+namespace rv1 = ::observer::registry::v1;
+
+RegistrySubscriber::RegistrySubscriber(std::shared_ptr<grpc::Channel> channel, LiveStats& live,
+                                       SubscriberOptions options)
+    : stub_(rv1::RegistryService::NewStub(std::move(channel))),
+      live_(live),
+      options_(std::move(options)) {}
+
+RegistrySubscriber::~RegistrySubscriber() { Stop(); }
+
+void RegistrySubscriber::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_heard_ = absl::Now();
+  }
+  runner_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { Watchdog(); });
+}
+
+void RegistrySubscriber::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    if (active_ != nullptr) active_->TryCancel();
+  }
+  cv_.notify_all();
+  if (runner_.joinable()) runner_.join();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void RegistrySubscriber::Touch() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_heard_ = stream_last_message_ = absl::Now();
+  }
+  UpdateReadiness();
+}
+
+void RegistrySubscriber::UpdateReadiness() {
+  bool fresh;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fresh = absl::Now() - last_heard_ <= options_.staleness_bound;
+  }
+  const bool ready = fresh && live_.synced();
+  if (ready_.exchange(ready) != ready) {
+    LogInfo(ready ? "ready: serving figures" : "not ready: the registry has not been heard from",
+            {{"applied_revision", live_.applied_revision()}});
+    if (options_.on_ready_changed) options_.on_ready_changed(ready);
+  }
+}
+
+bool RegistrySubscriber::SleepUnlessStopped(absl::Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, absl::ToChronoNanoseconds(d), [this] { return stopping_; });
+}
+
+void RegistrySubscriber::Watchdog() {
+  const absl::Duration tick =
+      std::clamp(options_.staleness_bound / 4, absl::Milliseconds(50), absl::Seconds(1));
+  while (SleepUnlessStopped(tick)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (active_ != nullptr && absl::Now() - stream_last_message_ > options_.idle_timeout) {
+        LogWarning("the change stream is silent; reopening it",
+                   {{"idle_timeout", absl::FormatDuration(options_.idle_timeout)}});
+        active_->TryCancel();
+      }
+    }
+    UpdateReadiness();
+  }
+}
+
+void RegistrySubscriber::Run() {
+  absl::BitGen random;
+  absl::Duration backoff = options_.initial_backoff;
+  bool rebuild = true;  // The first sync starts from an initial state.
+  while (true) {
+    const bool was_rebuild = rebuild;
+    bool delivered = false;
+    const Outcome outcome = Follow(&rebuild, &delivered);
+    if (outcome == Outcome::kStopped) return;
+    if (outcome == Outcome::kRebuild) {
+      ++rebuilds_;
+      // Rebuilding is the remedy and starts at once, unless a rebuild itself just failed.
+      if (!was_rebuild) continue;
+    }
+    if (delivered) backoff = options_.initial_backoff;
+    ++reconnects_;
+    // Jitter: between half the backoff and the whole of it.
+    const absl::Duration sleep = backoff / 2 + absl::Uniform(random, 0.0, 0.5) * backoff;
+    if (!SleepUnlessStopped(sleep)) return;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* delivered) {
+  const bool initial_state = *rebuild;
+  grpc::ClientContext context;
+  rv1::WatchRequest request;
+  if (initial_state) {
+    request.set_send_initial_state(true);
+  } else {
+    request.set_start_revision(live_.applied_revision() + 1);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Outcome::kStopped;
+    active_ = &context;
+    stream_last_message_ = absl::Now();
+  }
+  LogDebug("opening the change stream",
+           {{"initial_state", initial_state}, {"start_revision", request.start_revision()}});
+  std::unique_ptr<grpc::ClientReader<rv1::WatchResponse>> reader = stub_->Watch(&context, request);
+  std::unique_ptr<Counters> fresh =
+      initial_state ? std::make_unique<Counters>(live_.regions()) : nullptr;
+  bool out_of_step = false;
+  int64_t initial_events = 0;
+  rv1::WatchResponse response;
+  while (reader->Read(&response)) {
+    Touch();
+    *delivered = true;
+    absl::Status applied;
+    if (response.initial_state()) {
+      if (fresh == nullptr) {
+        applied = absl::InternalError("initial state on a resumed stream");
+      } else {
+        for (const rv1::ChangeEvent& event : response.events()) {
+          applied = fresh->Apply(event);
+          if (!applied.ok()) break;
+          ++initial_events;
+        }
+      }
+    } else if (response.initial_state_complete()) {
+      if (fresh == nullptr) {
+        applied = absl::InternalError("initial state marker on a resumed stream");
+      } else {
+        const int64_t counters = fresh->CounterCount();
+        live_.SwapIn(std::move(fresh), response.header_revision());
+        *rebuild = false;
+        LogInfo("synced with the registry", {{"revision", response.header_revision()},
+                                             {"records", initial_events},
+                                             {"counters", counters}});
+        UpdateReadiness();
+      }
+    } else if (response.progress_notify()) {
+      live_.AdvanceTo(response.header_revision());
+    } else if (fresh != nullptr) {
+      applied = absl::InternalError("live changes before the initial state was complete");
+    } else {
+      applied = live_.ApplyLive(response.events());
+    }
+    if (!applied.ok()) {
+      LogError(
+          "the change stream does not fit the counters; rebuilding from a fresh initial "
+          "state",
+          {{"error", applied.message()}});
+      out_of_step = true;
+      context.TryCancel();
+      break;
+    }
+  }
+  const grpc::Status finish = reader->Finish();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_ = nullptr;
+    if (stopping_) return Outcome::kStopped;
+  }
+  if (out_of_step) {
+    *rebuild = true;
+    return Outcome::kRebuild;
+  }
+  const absl::Status status = FromGrpcStatus(finish);
+  const ErrorDetails details = GetErrorDetails(status);
+  if (details.reason == reason::kRevisionCompacted || details.reason == reason::kRevisionAhead) {
+    LogWarning("cannot resume the change stream; rebuilding from a fresh initial state",
+               {{"reason", details.reason},
+                {"applied_revision", live_.applied_revision()},
+                {"error", status.message()}});
+    *rebuild = true;
+    return Outcome::kRebuild;
+  }
+  LogWarning("the change stream ended; reconnecting",
+             {{"code", absl::StatusCodeToString(status.code())},
+              {"error", status.message()},
+              {"applied_revision", live_.applied_revision()}});
+  return Outcome::kRetry;
+}
+
+}  // namespace observer::stats
