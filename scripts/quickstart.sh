@@ -1,88 +1,115 @@
 #!/usr/bin/env bash
-# Quick start: installs what is missing, builds, starts registry-service on loopback with the
-# embedded SQLite store, loads the example data set (Kazakhstan, 10 Jan 2021), prints the
-# breakdowns and keeps serving until Ctrl-C.
-#   OBSERVER_STATE_DIR  where the database and log live (default: ./.observer-state)
+# Quick start: installs what is missing, builds, starts registry-service (embedded SQLite store)
+# and stats-service on loopback, loads the example data set (Kazakhstan, 10 Jan 2021) into a
+# fresh store, prints the summary and the breakdowns by organisation, region and country as
+# stats-service computes them from the change stream, and keeps both serving until Ctrl-C.
+#   OBSERVER_STATE_DIR  where the database and logs live (default: ./.observer-state)
 #   OBSERVER_BUILD_DIR  build directory (default: build)
 #   OBSERVER_JOBS       parallel build jobs (default: number of CPUs)
 #   REGISTRY_LISTEN     gRPC address of registry-service (default: 127.0.0.1:50051)
+#   STATS_LISTEN        gRPC address of stats-service (default: 127.0.0.1:50052)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build_dir="${OBSERVER_BUILD_DIR:-build}"
 jobs="${OBSERVER_JOBS:-$(nproc)}"
-listen="${REGISTRY_LISTEN:-127.0.0.1:50051}"
+registry_listen="${REGISTRY_LISTEN:-127.0.0.1:50051}"
+stats_listen="${STATS_LISTEN:-127.0.0.1:50052}"
 state_dir="${OBSERVER_STATE_DIR:-./.observer-state}"
 
 bash scripts/deps.sh
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build_dir" -j "$jobs" --target registry-service observer-load-example
+cmake --build "$build_dir" -j "$jobs" --target registry-service stats-service \
+  observer-load-example
 
 mkdir -p "$state_dir"
 state_dir="$(cd "$state_dir" && pwd)"
-log="$state_dir/registry-service.log"
+# A fresh store each time, so that the figures are exactly the example data set's.
+rm -f "$state_dir/registry.db" "$state_dir/registry.db-wal" "$state_dir/registry.db-shm"
 
-registry_pid=""
+declare -A pids=()  # name → pid
 interrupted=0
-alive() { [[ -n "$registry_pid" ]] && kill -0 "$registry_pid" 2>/dev/null; }
-# Waits up to $1 tenths of a second for registry-service to exit.
+alive() { [[ -n "${pids[$1]:-}" ]] && kill -0 "${pids[$1]}" 2>/dev/null; }
+# Waits up to $2 tenths of a second for service $1 to exit.
 wait_exit() {
-  for _ in $(seq 1 "$1"); do
-    alive || return 0
+  for _ in $(seq 1 "$2"); do
+    alive "$1" || return 0
     sleep 0.1
   done
-  ! alive
+  ! alive "$1"
 }
-stop() {
-  if alive; then
-    # Ctrl-C reaches registry-service too (it drains on SIGINT); a second signal would make
-    # it skip the drain, so give it a moment to go by itself before asking.
-    if [[ $interrupted -eq 0 ]] || ! wait_exit 30; then
-      echo "stopping registry-service (pid $registry_pid)"
-      kill -TERM "$registry_pid" 2>/dev/null || true
+stop_one() {
+  local name="$1"
+  if alive "$name"; then
+    # Ctrl-C reaches the services too (they drain on SIGINT); a second signal would make
+    # them skip the drain, so give them a moment to go by themselves before asking.
+    if [[ $interrupted -eq 0 ]] || ! wait_exit "$name" 30; then
+      echo "stopping $name (pid ${pids[$name]})"
+      kill -TERM "${pids[$name]}" 2>/dev/null || true
     fi
-    if ! wait_exit 200; then
-      echo "registry-service did not stop in 20 s; killing it" >&2
-      kill -KILL "$registry_pid" 2>/dev/null || true
+    if ! wait_exit "$name" 200; then
+      echo "$name did not stop in 20 s; killing it" >&2
+      kill -KILL "${pids[$name]}" 2>/dev/null || true
     fi
-    wait "$registry_pid" 2>/dev/null || true
-    echo "registry-service stopped"
+    wait "${pids[$name]}" 2>/dev/null || true
+    echo "$name stopped"
   fi
-  registry_pid=""
+  unset "pids[$name]"
+}
+# stats-service first: it follows the registry.
+stop() {
+  stop_one stats-service
+  stop_one registry-service
 }
 trap stop EXIT
 trap 'interrupted=1; exit 130' INT
 trap 'exit 143' TERM
 
-touch "$log"
-log_start=$(wc -l <"$log")
-"$build_dir/registry-service/registry-service" --listen "$listen" \
-  --store "sqlite://$state_dir/registry.db" >>"$log" 2>&1 &
-registry_pid=$!
-echo "registry-service started (pid $registry_pid), listening on $listen, log $log"
+# Starts service $1 (binary $2, further arguments after) with its log in the state directory
+# and waits until it says it is serving.
+start() {
+  local name="$1" binary="$2"
+  shift 2
+  local log="$state_dir/$name.log"
+  touch "$log"
+  local log_start
+  log_start=$(wc -l <"$log")
+  "$binary" "$@" >>"$log" 2>&1 &
+  pids[$name]=$!
+  echo "$name started (pid ${pids[$name]}), log $log"
+  for _ in $(seq 1 300); do
+    if ! alive "$name"; then
+      echo "$name exited during start-up; last lines of $log:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
+    tail -n +"$((log_start + 1))" "$log" | grep '"msg":"serving"' >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$name did not start serving in 30 s; last lines of $log:" >&2
+  tail -n 20 "$log" >&2
+  exit 1
+}
 
-# Wait until it says it is serving (or dies); observer-load-example waits for the port too.
-for _ in $(seq 1 300); do
-  if ! kill -0 "$registry_pid" 2>/dev/null; then
-    echo "registry-service exited during start-up; last lines of $log:" >&2
-    tail -n 20 "$log" >&2
-    exit 1
-  fi
-  tail -n +"$((log_start + 1))" "$log" | grep '"msg":"serving"' >/dev/null && break
-  sleep 0.1
-done
+start registry-service "$build_dir/registry-service/registry-service" \
+  --listen "$registry_listen" --store "sqlite://$state_dir/registry.db"
+start stats-service "$build_dir/stats-service/stats-service" --listen "$stats_listen" \
+  --registry "$registry_listen" --region-schemes data/region-schemes/kz2021-article.scheme
 
-"$build_dir/tools/example-data/observer-load-example" --registry "$listen" --wait 30
+"$build_dir/tools/example-data/observer-load-example" --registry "$registry_listen" \
+  --stats "$stats_listen" --wait 30
 
 echo
-echo "registry-service is serving on $listen (store $state_dir/registry.db, log $log)."
-echo "Press Ctrl-C to stop."
+echo "registry-service is serving on $registry_listen (store $state_dir/registry.db)."
+echo "stats-service is serving on $stats_listen."
+echo "Logs are in $state_dir. Press Ctrl-C to stop."
 rc=0
-wait "$registry_pid" || rc=$?
-registry_pid=""
-if [[ $rc -ne 0 ]]; then
-  echo "registry-service exited with code $rc; last lines of $log:" >&2
-  tail -n 20 "$log" >&2
-  exit "$rc"
-fi
-echo "registry-service stopped"
+wait -n "${pids[registry-service]}" "${pids[stats-service]}" || rc=$?
+for name in registry-service stats-service; do
+  if ! alive "$name" && [[ -n "${pids[$name]:-}" ]]; then
+    echo "$name exited (code $rc); last lines of $state_dir/$name.log:" >&2
+    tail -n 20 "$state_dir/$name.log" >&2
+    unset "pids[$name]"
+  fi
+done
+exit "$rc"

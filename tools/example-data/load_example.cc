@@ -1,6 +1,6 @@
 // observer-load-example: loads the example data set (Kazakhstan, 10 Jan 2021) into a running
-// registry-service through its public gRPC API, then reads the accredited observers back and
-// prints the breakdowns the CEC published.
+// registry-service through its public gRPC API, then asks stats-service (which follows the
+// registry's change stream) for the summary and the breakdowns the CEC published.
 //
 // Re-running is harmless: every write carries a request_id derived from the data, so a repeat
 // returns the original response and creates nothing twice.
@@ -29,10 +29,13 @@
 #include "common/errors.h"
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
+#include "common/status_macros.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
+#include "observer/stats/v1/stats_service.grpc.pb.h"
 #include "tools/example-data/kz2021_dataset.h"
 
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "Address of registry-service (host:port).");
+ABSL_FLAG(std::string, stats, "127.0.0.1:50052", "Address of stats-service (host:port).");
 ABSL_FLAG(int, wait, 30, "Seconds to wait for registry-service to accept connections.");
 
 namespace observer::example {
@@ -313,64 +316,15 @@ class Loader {
     return absl::OkStatus();
   }
 
-  // All accredited, non-test observers, page by page.
-  absl::Status ListAccredited(std::vector<v1::Observer>* out, int64_t* revision) {
-    v1::ListObserversRequest req;
-    req.set_parent(ElectionName());
-    req.set_page_size(kListPageSize);
-    req.set_filter("status = ACCREDITED AND test = false");
-    std::set<std::string> seen_tokens, seen_names;
-    int unexpected = 0;
-    for (;;) {
-      v1::ListObserversResponse resp;
-      auto ctx = NewContext();
-      absl::Status s = FromGrpcStatus(stub_->ListObservers(ctx.get(), req, &resp));
-      if (!s.ok()) return Fail("ListObservers", s);
-      *revision = std::max(*revision, resp.revision());
-      for (const auto& o : resp.observers()) {
-        if (o.status() != v1::OBSERVER_STATUS_ACCREDITED || o.test()) {
-          ++unexpected;  // The server's filter let it through; do not count it.
-          continue;
-        }
-        if (!seen_names.insert(o.name()).second) {
-          std::cerr << "warning: ListObservers returned " << o.name() << " twice\n";
-          continue;
-        }
-        out->push_back(o);
-      }
-      if (resp.next_page_token().empty()) break;
-      if (!seen_tokens.insert(resp.next_page_token()).second) {
-        return Fail("ListObservers", absl::InternalError("the server repeated a page token"));
-      }
-      req.set_page_token(resp.next_page_token());
-    }
-    if (unexpected > 0) {
-      std::cerr << "warning: ListObservers returned " << unexpected
-                << " records that do not match the filter; they are not counted\n";
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status OrganisationNames(std::map<std::string, std::string>* names) {
-    v1::ListOrganisationsRequest req;
-    req.set_page_size(kListPageSize);
-    std::set<std::string> seen_tokens;
-    for (;;) {
-      v1::ListOrganisationsResponse resp;
-      auto ctx = NewContext();
-      absl::Status s = FromGrpcStatus(stub_->ListOrganisations(ctx.get(), req, &resp));
-      if (!s.ok()) return Fail("ListOrganisations", s);
-      for (const auto& o : resp.organisations()) {
-        std::string code = o.name();
-        if (absl::StartsWith(code, kOrgPrefix)) code = code.substr(kOrgPrefix.size());
-        (*names)[code] = o.names().en();
-      }
-      if (resp.next_page_token().empty()) break;
-      if (!seen_tokens.insert(resp.next_page_token()).second) {
-        return Fail("ListOrganisations", absl::InternalError("the server repeated a page token"));
-      }
-      req.set_page_token(resp.next_page_token());
-    }
+  // The store revision after every write above: what the statistics must reflect.
+  absl::Status HeadRevision(int64_t* revision) {
+    v1::GetElectionRequest req;
+    req.set_name(ElectionName());
+    v1::GetElectionResponse resp;
+    auto ctx = NewContext();
+    absl::Status s = FromGrpcStatus(stub_->GetElection(ctx.get(), req, &resp));
+    if (!s.ok()) return Fail("GetElection", s);
+    *revision = resp.revision();
     return absl::OkStatus();
   }
 
@@ -394,74 +348,112 @@ class Loader {
 };
 
 // --------------------------------------------------------------------------------------------
-// Breakdowns.
+// Breakdowns, as stats-service computes them from the registry's change stream.
 
-void PrintBreakdowns(const std::vector<v1::Observer>& observers, int64_t revision,
-                     const std::map<std::string, std::string>& org_names) {
-  std::map<std::string, int> by_org, by_state;
-  int from_orgs = 0, from_states = 0, other = 0;
-  for (const auto& o : observers) {
-    if (o.sending_body().has_organisation()) {
-      std::string code = o.sending_body().organisation();
-      if (absl::StartsWith(code, kOrgPrefix)) code = code.substr(kOrgPrefix.size());
-      ++by_org[code];
-      ++from_orgs;
-    } else if (o.sending_body().has_state()) {
-      ++by_state[o.sending_body().state()];
-      ++from_states;
+class Report {
+ public:
+  Report(stats::v1::StatsService::Stub* stub, std::string election, int64_t revision)
+      : stub_(stub), election_(std::move(election)), revision_(revision) {}
+
+  absl::Status Print() {
+    stats::v1::GetSummaryRequest req;
+    req.set_election(election_);
+    req.set_min_revision(revision_);
+    stats::v1::GetSummaryResponse resp;
+    auto ctx = NewContext();
+    absl::Status s = FromGrpcStatus(stub_->GetSummary(ctx.get(), req, &resp));
+    if (!s.ok()) return Fail("GetSummary", s);
+    const stats::v1::Summary& sum = resp.summary();
+    std::cout << "\n"
+              << Plural(sum.observers(), "observer", "observers")
+              << " accredited: " << sum.organisation_observers() << " from "
+              << Plural(sum.organisations(), "international organisation",
+                        "international organisations")
+              << ", " << sum.state_observers() << " from "
+              << Plural(sum.states(), "foreign state", "foreign states") << "\n";
+    std::cout << "(stats-service at registry revision " << resp.revision()
+              << "; test records and records not accredited are left out)\n";
+    if (sum.observers() == 398 && sum.organisation_observers() == 322 &&
+        sum.organisations() == 10 && sum.state_observers() == 76 && sum.states() == 31) {
+      std::cout << "These are the figures the Central Election Commission published on 4 Jan "
+                   "2021.\n";
     } else {
-      ++other;
+      std::cout << "Note: the CEC published 398 = 322 from 10 organisations + 76 from 31 states; "
+                   "this registry holds other records as well.\n";
     }
-  }
-  const int total = static_cast<int>(observers.size());
-  const int orgs = static_cast<int>(by_org.size());
-  const int states = static_cast<int>(by_state.size());
 
-  std::cout << "\n"
-            << Plural(total, "observer", "observers") << " accredited: " << from_orgs << " from "
-            << Plural(orgs, "international organisation", "international organisations") << ", "
-            << from_states << " from " << Plural(states, "foreign state", "foreign states") << "\n";
-  if (other > 0) std::cout << "(" << other << " without a sending body)\n";
-  std::cout << "(store revision " << revision << "; test records and records not accredited "
-            << "are left out)\n";
-  if (total == 398 && from_orgs == 322 && orgs == 10 && from_states == 76 && states == 31) {
-    std::cout << "These are the figures the Central Election Commission published on 4 Jan 2021.\n";
-  } else {
-    std::cout << "Note: the CEC published 398 = 322 from 10 organisations + 76 from 31 states; "
-                 "this registry holds other records as well.\n";
+    RETURN_IF_ERROR(Breakdown("By international organisation", stats::v1::DIMENSION_ORGANISATION,
+                              "", {"CODE", "ORGANISATION", "OBSERVERS", "SHARE"}));
+    RETURN_IF_ERROR(Breakdown("By region of the sending state (UN M49, from ICU)",
+                              stats::v1::DIMENSION_REGION, "m49-continent",
+                              {"M49", "REGION", "STATES", "OBSERVERS", "SHARE"}));
+    if (HasScheme(kArticleScheme)) {
+      RETURN_IF_ERROR(Breakdown("By region as grouped in the CEC's report",
+                                stats::v1::DIMENSION_REGION, std::string(kArticleScheme),
+                                {"GROUP", "REGION", "STATES", "OBSERVERS", "SHARE"}));
+    }
+    return Breakdown("By sending state", stats::v1::DIMENSION_SENDING_STATE, "",
+                     {"CODE", "STATE", "OBSERVERS", "SHARE"});
   }
 
-  auto by_count = [](const std::map<std::string, int>& m) {
-    std::vector<std::pair<std::string, int>> v(m.begin(), m.end());
-    std::stable_sort(v.begin(), v.end(),
-                     [](const auto& a, const auto& b) { return a.second > b.second; });
-    return v;
-  };
+ private:
+  static constexpr absl::string_view kArticleScheme = "kz2021-article";
 
-  std::cout << "\nBy international organisation\n";
-  Table orgs_table({"CODE", "ORGANISATION", "OBSERVERS", "SHARE"}, {false, false, true, true});
-  for (const auto& [code, n] : by_count(by_org)) {
-    auto it = org_names.find(code);
-    orgs_table.Add({code, it == org_names.end() ? "" : it->second, absl::StrCat(n),
-                    absl::StrFormat("%.1f%%", 100.0 * n / std::max(1, from_orgs))});
+  bool HasScheme(absl::string_view name) {
+    stats::v1::ListRegionSchemesResponse resp;
+    auto ctx = NewContext();
+    if (!stub_->ListRegionSchemes(ctx.get(), {}, &resp).ok()) return false;
+    for (const auto& scheme : resp.schemes()) {
+      if (scheme.name() == name) return true;
+    }
+    return false;
   }
-  orgs_table.AddRule();
-  orgs_table.Add({"total", Plural(orgs, "organisation", "organisations"), absl::StrCat(from_orgs),
-                  from_orgs > 0 ? "100.0%" : "-"});
-  orgs_table.Print(std::cout);
 
-  // Names from Debian's iso-codes; codes alone if it cannot be read.
-  const absl::StatusOr<CountryCodes> countries = CountryCodes::Load(kDefaultCountryCodesPath);
-  if (!countries.ok()) std::cerr << "warning: " << countries.status().message() << "\n";
-  std::cout << "\nBy sending state\n";
-  Table states_table({"CODE", "STATE", "OBSERVERS"}, {false, false, true});
-  for (const auto& [code, n] : by_count(by_state)) {
-    states_table.Add({code, countries.ok() ? countries->Name(code) : "", absl::StrCat(n)});
+  // One table; a header of five columns adds the distinct-sources (states) column.
+  absl::Status Breakdown(absl::string_view title, stats::v1::Dimension dimension,
+                         const std::string& scheme, std::vector<std::string> header) {
+    stats::v1::GetBreakdownRequest req;
+    req.set_election(election_);
+    req.set_dimension(dimension);
+    req.set_region_scheme(scheme);
+    req.set_min_revision(revision_);
+    stats::v1::GetBreakdownResponse resp;
+    auto ctx = NewContext();
+    absl::Status s = FromGrpcStatus(stub_->GetBreakdown(ctx.get(), req, &resp));
+    if (!s.ok()) return Fail(absl::StrCat("GetBreakdown ", title), s);
+    const bool distinct = header.size() == 5;
+    std::vector<bool> right(header.size(), true);
+    right[0] = right[1] = false;
+    Table table(std::move(header), std::move(right));
+    int64_t sources = 0;
+    for (const auto& row : resp.breakdown().rows()) {
+      std::vector<std::string> cells = {row.key().empty() ? "-" : row.key(), row.display_name()};
+      if (distinct) cells.push_back(absl::StrCat(row.distinct_sources()));
+      cells.push_back(absl::StrCat(row.count()));
+      cells.push_back(absl::StrFormat("%.1f%%", 100.0 * row.share()));
+      table.Add(std::move(cells));
+      sources += row.distinct_sources();
+    }
+    table.AddRule();
+    std::vector<std::string> total = {"total", Plural(resp.breakdown().rows_size(), "row", "rows")};
+    if (distinct) total.push_back(absl::StrCat(sources));
+    total.push_back(absl::StrCat(resp.breakdown().total()));
+    total.push_back(resp.breakdown().total() > 0 ? "100.0%" : "-");
+    table.Add(std::move(total));
+    std::cout << "\n" << title << "\n";
+    table.Print(std::cout);
+    return absl::OkStatus();
   }
-  states_table.AddRule();
-  states_table.Add({"total", Plural(states, "state", "states"), absl::StrCat(from_states)});
-  states_table.Print(std::cout);
-}
+
+  static absl::Status Fail(absl::string_view what, const absl::Status& s) {
+    PrintError(what, s);
+    return s;
+  }
+
+  stats::v1::StatsService::Stub* stub_;
+  std::string election_;
+  int64_t revision_;
+};
 
 int Run() {
   const std::string address = absl::GetFlag(FLAGS_registry);
@@ -496,12 +488,23 @@ int Run() {
   if (!loader.CreateObservers().ok()) return 1;
   if (!loader.Decide().ok()) return 1;
 
-  std::vector<v1::Observer> accredited;
   int64_t revision = 0;
-  if (!loader.ListAccredited(&accredited, &revision).ok()) return 1;
-  std::map<std::string, std::string> org_names;
-  if (!loader.OrganisationNames(&org_names).ok()) return 1;
-  PrintBreakdowns(accredited, revision, org_names);
+  if (!loader.HeadRevision(&revision).ok()) return 1;
+
+  const std::string stats_address = absl::GetFlag(FLAGS_stats);
+  auto stats_channel =
+      grpc::CreateCustomChannel(stats_address, grpc::InsecureChannelCredentials(), args);
+  std::cout << "\nasking stats-service at " << stats_address << " (revision " << revision << ") ..."
+            << std::endl;
+  if (!stats_channel->WaitForConnected(std::chrono::system_clock::now() +
+                                       std::chrono::seconds(wait))) {
+    std::cerr << "error: stats-service at " << stats_address << " is not reachable (waited " << wait
+              << " s). Is it running and listening there?\n";
+    return 2;
+  }
+  auto stats_stub = stats::v1::StatsService::NewStub(stats_channel);
+  Report report(stats_stub.get(), absl::StrCat("elections/", data.election_id), revision);
+  if (!report.Print().ok()) return 1;
   return 0;
 }
 
@@ -511,8 +514,9 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Loads the example data set (foreign observers of Kazakhstan's elections of 10 Jan 2021) "
-      "into registry-service and prints the breakdowns.\n"
-      "Usage: observer-load-example [--registry=127.0.0.1:50051] [--wait=30]");
+      "into registry-service and prints the breakdowns stats-service computes from it.\n"
+      "Usage: observer-load-example [--registry=127.0.0.1:50051] [--stats=127.0.0.1:50052] "
+      "[--wait=30]");
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view path) {
     return absl::StrContains(path, "load_example");
