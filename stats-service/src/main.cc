@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
     observer::ExitWithUsageError(
         "--reconnect-backoff-max must not be below --reconnect-backoff-initial");
   }
+  if (absl::GetFlag(FLAGS_reconnect_backoff_max) > absl::Minutes(10)) {
+    observer::ExitWithUsageError("--reconnect-backoff-max must not exceed 10m");
+  }
 
   std::vector<std::string> scheme_files;
   for (absl::string_view file :
