@@ -101,8 +101,23 @@ int main(int argc, char** argv) {
   subscriber_options.staleness_bound = absl::GetFlag(FLAGS_staleness_bound);
   subscriber_options.idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);
   subscriber_options.on_ready_changed = [&readiness](bool ready) { readiness.Set(ready); };
+  // The channel's own reconnection backoff (gRPC's default grows to 120 s) must not outlast
+  // ours, or a registry back from an outage would wait that long to be noticed.
+  auto milliseconds = [](absl::Duration d) {
+    return static_cast<int>(absl::ToInt64Milliseconds(d));
+  };
+  grpc::ChannelArguments channel_args;
+  channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+                      milliseconds(subscriber_options.initial_backoff));
+  channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                      milliseconds(subscriber_options.initial_backoff));
+  channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+                      milliseconds(subscriber_options.max_backoff));
+  // Initial states of large registers come in messages up to the registry's limit.
+  channel_args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   observer::stats::RegistrySubscriber subscriber(
-      grpc::CreateChannel(registry, grpc::InsecureChannelCredentials()), live, subscriber_options);
+      grpc::CreateCustomChannel(registry, grpc::InsecureChannelCredentials(), channel_args), live,
+      subscriber_options);
   observer::stats::StatsHandler handler(live, {absl::GetFlag(FLAGS_max_revision_wait)});
 
   observer::LogInfo("starting", {{"service", "stats"},

@@ -93,7 +93,8 @@ uint64_t LiveStats::WaitFor(int64_t revision, absl::Time deadline,
   if (published_revision_ >= revision) return 0;
   const uint64_t id = next_id_++;
   waiters_.push_back({id, revision, deadline, std::move(done)});
-  notify_cv_.notify_all();  // The earliest deadline may have changed.
+  waiters_added_ = true;  // The earliest deadline may have changed: the notifier re-reads it.
+  notify_cv_.notify_all();
   return id;
 }
 
@@ -135,12 +136,13 @@ void LiveStats::NotifierLoop() {
   while (true) {
     absl::Time earliest = absl::InfiniteFuture();
     for (const Waiter& w : waiters_) earliest = std::min(earliest, w.deadline);
-    auto ready = [&] { return stop_ || generation_ != seen_generation; };
+    auto ready = [&] { return stop_ || waiters_added_ || generation_ != seen_generation; };
     if (earliest == absl::InfiniteFuture()) {
       notify_cv_.wait(lock, ready);
     } else {
       notify_cv_.wait_until(lock, absl::ToChronoTime(earliest), ready);
     }
+    waiters_added_ = false;
     // Collect what to call, then call it without the lock.
     const bool changed = generation_ != seen_generation;
     seen_generation = generation_;

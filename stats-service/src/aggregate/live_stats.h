@@ -104,6 +104,7 @@ class LiveStats {
   uint64_t generation_ = 0;         // Guarded by notify_mu_; bumped on every publish.
   uint64_t next_id_ = 1;            // Guarded by notify_mu_.
   std::vector<Waiter> waiters_;     // Guarded by notify_mu_.
+  bool waiters_added_ = false;      // Guarded by notify_mu_; set by WaitFor.
   std::vector<std::pair<uint64_t, std::shared_ptr<Listener>>> listeners_;  // Guarded by notify_mu_.
   bool stop_ = false;                                                      // Guarded by notify_mu_.
   std::thread notifier_;

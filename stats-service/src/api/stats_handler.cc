@@ -24,12 +24,18 @@ absl::Status RevisionNotApplied(int64_t wanted, int64_t applied) {
       {{"min_revision", absl::StrCat(wanted)}, {"applied_revision", absl::StrCat(applied)}});
 }
 
-// The call's deadline, capped at `max_wait` from now.
+// When to give up waiting for a revision: a little before the call's deadline (so that the
+// caller gets our DEADLINE_EXCEEDED with its reason rather than its own bare one; the server
+// sees the deadline plus the transit time), and never later than `max_wait` from now.
 absl::Time WaitDeadline(const grpc::CallbackServerContext* context, absl::Duration max_wait) {
-  const absl::Time cap = absl::Now() + max_wait;
+  const absl::Time now = absl::Now();
+  const absl::Time cap = now + max_wait;
   const auto deadline = context->deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return cap;
-  return std::min(cap, absl::FromChrono(deadline));
+  const absl::Time call_deadline = absl::FromChrono(deadline);
+  const absl::Duration margin =
+      std::min(absl::Milliseconds(100), std::max(absl::ZeroDuration(), call_deadline - now) / 10);
+  return std::min(cap, call_deadline - margin);
 }
 
 }  // namespace

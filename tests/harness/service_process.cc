@@ -1,0 +1,409 @@
+#include "tests/harness/service_process.h"
+
+#include <fcntl.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <regex>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+
+namespace observer::testing {
+namespace {
+
+// Forks and execs argv with stdout+stderr going to a new pipe; returns the read end.
+absl::Status Spawn(const std::vector<std::string>& argv, absl::string_view unknown_binary_message,
+                   pid_t* pid, int* read_fd) {
+  if (argv.empty() || argv[0].empty()) {
+    return absl::FailedPreconditionError(unknown_binary_message);
+  }
+  if (access(argv[0].c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot execute ", argv[0], ": ", std::strerror(errno)));
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
+  }
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(errno)));
+  }
+  // Everything the child needs is prepared before fork(): after it only async-signal-safe
+  // calls are allowed (the parent has gRPC threads).
+  std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  const pid_t parent = getpid();
+
+  pid_t child = fork();
+  if (child < 0) {
+    int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    close(devnull);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
+  }
+  if (child == 0) {
+    // Die with the test process, so a crashed test leaves no server behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(126);
+    dup2(devnull, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execv(cargv[0], cargv.data());
+    static const char kMsg[] = "harness: execv failed\n";
+    ssize_t ignored = write(2, kMsg, sizeof(kMsg) - 1);
+    (void)ignored;
+    _exit(127);
+  }
+  close(fds[1]);
+  close(devnull);
+  *pid = child;
+  *read_fd = fds[0];
+  return absl::OkStatus();
+}
+
+std::optional<std::string> ParseServingAddress(const std::string& line) {
+  static const std::regex kServing(R"re("msg"\s*:\s*"serving")re");
+  static const std::regex kAddress(R"re("grpc_address"\s*:\s*"([^"]+)")re");
+  if (!std::regex_search(line, kServing)) return std::nullopt;
+  std::smatch m;
+  if (!std::regex_search(line, m, kAddress)) return std::nullopt;
+  return m[1].str();
+}
+
+int PortOf(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return 0;
+  return std::atoi(address.c_str() + colon + 1);
+}
+
+}  // namespace
+
+bool ExitResult::exited() const { return WIFEXITED(wait_status); }
+int ExitResult::exit_code() const { return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1; }
+int ExitResult::term_signal() const { return WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0; }
+std::string ExitResult::Describe() const {
+  if (WIFEXITED(wait_status)) return absl::StrCat("exit code ", WEXITSTATUS(wait_status));
+  if (WIFSIGNALED(wait_status)) return absl::StrCat("killed by signal ", WTERMSIG(wait_status));
+  return absl::StrCat("wait status ", wait_status);
+}
+
+absl::StatusOr<ExitResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout) {
+  pid_t pid = -1;
+  int fd = -1;
+  if (absl::Status s = Spawn(argv, "binary unknown", &pid, &fd); !s.ok()) return s;
+  std::string output;
+  std::thread reader([fd, &output] {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      output.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+  });
+  ExitResult result;
+  absl::Time deadline = absl::Now() + timeout;
+  bool timed_out = false;
+  for (;;) {
+    int st = 0;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+      result.wait_status = st;
+      break;
+    }
+    if (absl::Now() > deadline) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      result.wait_status = st;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  reader.join();
+  result.output = std::move(output);
+  if (timed_out) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(absl::StrJoin(argv, " "), " did not exit within ",
+                     absl::FormatDuration(timeout), "; output:\n", result.output));
+  }
+  return result;
+}
+
+bool PollUntil(const std::function<bool()>& done, absl::Duration timeout, absl::Duration interval) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(std::min(interval, std::max(deadline - absl::Now(), absl::ZeroDuration())));
+  }
+}
+
+ServiceProcess::ServiceProcess(std::string name, std::string binary, std::string binary_hint,
+                               std::function<std::vector<std::string>()> args)
+    : name_(std::move(name)),
+      binary_(std::move(binary)),
+      binary_hint_(std::move(binary_hint)),
+      args_(std::move(args)) {}
+
+ServiceProcess::~ServiceProcess() {
+  if (pid_ > 0) (void)Kill();
+  if (reader_.joinable()) reader_.join();
+}
+
+std::vector<std::string> ServiceProcess::ArgvFor(int port) const {
+  std::vector<std::string> argv = {binary_, "--listen", absl::StrCat("127.0.0.1:", port)};
+  std::vector<std::string> rest = args_();
+  argv.insert(argv.end(), rest.begin(), rest.end());
+  return argv;
+}
+
+std::vector<std::string> ServiceProcess::argv() const { return ArgvFor(0); }
+
+void ServiceProcess::ReaderLoop(int fd) {
+  char buf[4096];
+  std::string pending;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    std::lock_guard<std::mutex> lock(mu_);
+    output_.append(buf, static_cast<size_t>(n));
+    pending.append(buf, static_cast<size_t>(n));
+    size_t pos;
+    while ((pos = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, pos);
+      pending.erase(0, pos + 1);
+      if (serving_address_.empty()) {
+        if (auto addr = ParseServingAddress(line)) serving_address_ = *addr;
+      }
+    }
+    cv_.notify_all();  // For Start and WaitForOutput.
+  }
+  close(fd);
+  std::lock_guard<std::mutex> lock(mu_);
+  eof_ = true;
+  cv_.notify_all();
+}
+
+absl::Status ServiceProcess::Start(absl::Duration timeout) { return StartOnce(0, timeout); }
+
+absl::Status ServiceProcess::StartOnPort(int port, absl::Duration timeout) {
+  if (port <= 0) return absl::InvalidArgumentError(absl::StrCat("port ", port));
+  // The port was free a moment ago; if another process took it meanwhile, or the kernel still
+  // holds it, retry for a little while.
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  for (;;) {
+    absl::Status s = StartOnce(port, timeout);
+    if (s.ok() || absl::Now() > give_up || !absl::StrContains(s.message(), "cannot listen")) {
+      return s;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+absl::Status ServiceProcess::StartOnce(int port, absl::Duration timeout) {
+  if (pid_ > 0) return absl::FailedPreconditionError(absl::StrCat(name_, " already running"));
+  if (reader_.joinable()) reader_.join();
+  std::vector<std::string> args = ArgvFor(port);
+  size_t run_start;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    serving_address_.clear();
+    eof_ = false;
+    absl::StrAppend(&output_, "==== run ", ++runs_, ": ", absl::StrJoin(args, " "), "\n");
+    run_start = output_.size();
+  }
+  int fd = -1;
+  paused_ = false;
+  if (absl::Status s = Spawn(args,
+                             absl::StrCat(name_, " binary unknown: build the ", name_,
+                                          " target or set ", binary_hint_),
+                             &pid_, &fd);
+      !s.ok()) {
+    pid_ = -1;
+    return s;
+  }
+  reader_ = std::thread([this, fd] { ReaderLoop(fd); });
+
+  std::unique_lock<std::mutex> lock(mu_);
+  bool ready = cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                            [this] { return !serving_address_.empty() || eof_; });
+  if (!serving_address_.empty()) {
+    address_ = serving_address_;
+    port_ = PortOf(address_);
+    return absl::OkStatus();
+  }
+  lock.unlock();
+  // Not serving: it exited (or closed its output), or it is too slow. Either way, a failure.
+  absl::StatusOr<ExitResult> exit = WaitExit(ready ? absl::Seconds(5) : absl::ZeroDuration());
+  std::string how = exit.ok() ? exit->Describe() : "did not exit; killed";
+  if (!exit.ok()) (void)Kill();
+  std::string run_output;
+  {
+    std::lock_guard<std::mutex> output_lock(mu_);
+    run_output = output_.substr(std::min(run_start, output_.size()));
+  }
+  return absl::UnavailableError(absl::StrCat(
+      name_, " did not report \"msg\":\"serving\" ",
+      ready ? "before closing its output" : absl::StrCat("within ", absl::FormatDuration(timeout)),
+      " (", how, "); output of this run:\n", run_output));
+}
+
+absl::StatusOr<ExitResult> ServiceProcess::WaitExit(absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError(absl::StrCat(name_, " not running"));
+  absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    int st = 0;
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      paused_ = false;
+      if (reader_.joinable()) reader_.join();
+      ExitResult result;
+      result.wait_status = st;
+      result.output = output();
+      return result;
+    }
+    if (r < 0 && errno != EINTR) {
+      pid_ = -1;
+      return absl::InternalError(absl::StrCat("waitpid: ", std::strerror(errno)));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          name_, " (pid ", pid_, ") did not exit within ", absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+absl::StatusOr<ExitResult> ServiceProcess::Stop(absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError(absl::StrCat(name_, " not running"));
+  kill(pid_, SIGTERM);
+  if (paused_) {
+    kill(pid_, SIGCONT);  // A stopped process acts on SIGTERM only once it runs again.
+    paused_ = false;
+  }
+  absl::StatusOr<ExitResult> r = WaitExit(timeout);
+  if (!r.ok()) {
+    (void)Kill();
+    return absl::DeadlineExceededError(absl::StrCat(
+        r.status().message(), " after SIGTERM (then killed); output:\n", output_tail()));
+  }
+  return r;
+}
+
+absl::StatusOr<ExitResult> ServiceProcess::Kill() {
+  if (pid_ <= 0) return absl::FailedPreconditionError(absl::StrCat(name_, " not running"));
+  kill(pid_, SIGKILL);  // Also ends a stopped process.
+  return WaitExit(absl::Seconds(20));
+}
+
+absl::Status ServiceProcess::Restart(bool keep_port) {
+  const int port = port_;
+  if (pid_ > 0) {
+    absl::StatusOr<ExitResult> r = Stop();
+    if (!r.ok()) return r.status();
+  }
+  if (keep_port && port > 0) return StartOnPort(port);
+  return Start();
+}
+
+absl::Status ServiceProcess::Pause() {
+  if (pid_ <= 0) return absl::FailedPreconditionError(absl::StrCat(name_, " not running"));
+  if (kill(pid_, SIGSTOP) != 0) {
+    return absl::InternalError(absl::StrCat("kill(SIGSTOP): ", std::strerror(errno)));
+  }
+  // SIGSTOP is delivered asynchronously: wait until the kernel reports the process stopped.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    int st = 0;
+    pid_t r = waitpid(pid_, &st, WNOHANG | WUNTRACED);
+    if (r == pid_ && WIFSTOPPED(st)) break;
+    if (r == pid_) {
+      pid_ = -1;
+      if (reader_.joinable()) reader_.join();
+      return absl::InternalError(absl::StrCat(name_, " ended instead of stopping"));
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(name_, " did not stop after SIGSTOP"));
+    }
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  paused_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ServiceProcess::Resume() {
+  if (pid_ <= 0) return absl::FailedPreconditionError(absl::StrCat(name_, " not running"));
+  if (kill(pid_, SIGCONT) != 0) {
+    return absl::InternalError(absl::StrCat("kill(SIGCONT): ", std::strerror(errno)));
+  }
+  paused_ = false;
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::Channel> ServiceProcess::channel() const {
+  grpc::ChannelArguments args;
+  // Each channel gets its own connection, so tests do not share one HTTP/2 connection by
+  // accident through the global subchannel pool.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+}
+
+std::string ServiceProcess::output() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return output_;
+}
+
+std::string ServiceProcess::output_tail(size_t max_bytes) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (output_.size() <= max_bytes) return output_;
+  return "...\n" + output_.substr(output_.size() - max_bytes);
+}
+
+namespace {
+int CountOccurrences(const std::string& haystack, absl::string_view needle) {
+  if (needle.empty()) return 0;
+  int n = 0;
+  for (size_t pos = haystack.find(needle.data(), 0, needle.size()); pos != std::string::npos;
+       pos = haystack.find(needle.data(), pos + needle.size(), needle.size())) {
+    ++n;
+  }
+  return n;
+}
+}  // namespace
+
+int ServiceProcess::CountInOutput(absl::string_view needle) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CountOccurrences(output_, needle);
+}
+
+bool ServiceProcess::WaitForOutput(absl::string_view needle, int count,
+                                   absl::Duration timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                      [&] { return CountOccurrences(output_, needle) >= count; });
+}
+
+}  // namespace observer::testing

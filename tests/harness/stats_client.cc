@@ -1,0 +1,154 @@
+#include "tests/harness/stats_client.h"
+
+#include <google/protobuf/unknown_field_set.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
+#include <grpcpp/support/stub_options.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace observer::testing {
+namespace {
+
+std::chrono::system_clock::time_point DeadlineAfter(absl::Duration d) {
+  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
+}
+
+template <typename Req, typename Resp>
+absl::StatusOr<Resp> Invoke(sv1::StatsService::Stub* stub,
+                            grpc::Status (sv1::StatsService::Stub::*method)(grpc::ClientContext*,
+                                                                            const Req&, Resp*),
+                            const Req& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineAfter(timeout));
+  Resp response;
+  grpc::Status status = (stub->*method)(&context, request, &response);
+  if (!status.ok()) return observer::FromGrpcStatus(status);
+  return response;
+}
+
+// A protobuf varint.
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+std::string HealthStatusName(HealthStatus status) {
+  switch (status) {
+    case HealthStatus::kUnknown:
+      return "UNKNOWN";
+    case HealthStatus::kServing:
+      return "SERVING";
+    case HealthStatus::kNotServing:
+      return "NOT_SERVING";
+    case HealthStatus::kServiceUnknown:
+      return "SERVICE_UNKNOWN";
+  }
+  return absl::StrCat("status ", static_cast<int>(status));
+}
+
+absl::StatusOr<HealthStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                         absl::Duration timeout, const std::string& service) {
+  // HealthCheckRequest { string service = 1; }
+  std::string request;
+  if (!service.empty()) {
+    request.push_back(0x0A);  // Field 1, length-delimited.
+    AppendVarint(service.size(), &request);
+    request += service;
+  }
+  grpc::Slice slice(request);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  grpc::ByteBuffer response_buffer;
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineAfter(timeout));
+  grpc::GenericStub stub(channel);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request_buffer,
+                 &response_buffer, [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = std::move(s);
+                   done = true;
+                   cv.notify_all();
+                 });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });  // The call's deadline bounds the wait.
+  }
+  if (!status.ok()) return observer::FromGrpcStatus(status);
+  std::vector<grpc::Slice> slices;
+  if (!response_buffer.Dump(&slices).ok()) return absl::InternalError("cannot read the response");
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  // HealthCheckResponse { ServingStatus status = 1; }
+  google::protobuf::UnknownFieldSet fields;
+  if (!fields.ParseFromString(bytes)) {
+    return absl::InternalError("the health response does not parse");
+  }
+  HealthStatus result = HealthStatus::kUnknown;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const google::protobuf::UnknownField& field = fields.field(i);
+    if (field.number() == 1 && field.type() == google::protobuf::UnknownField::TYPE_VARINT) {
+      result = static_cast<HealthStatus>(field.varint());
+    }
+  }
+  return result;
+}
+
+StatsClient::StatsClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+    : channel_(std::move(channel)),
+      stub_(sv1::StatsService::NewStub(channel_)),
+      timeout_(timeout) {}
+
+absl::StatusOr<sv1::GetSummaryResponse> StatsClient::GetSummary(
+    const sv1::GetSummaryRequest& request, std::optional<absl::Duration> timeout) {
+  return Invoke(stub_.get(), &sv1::StatsService::Stub::GetSummary, request,
+                timeout.value_or(timeout_));
+}
+
+absl::StatusOr<sv1::GetBreakdownResponse> StatsClient::GetBreakdown(
+    const sv1::GetBreakdownRequest& request, std::optional<absl::Duration> timeout) {
+  return Invoke(stub_.get(), &sv1::StatsService::Stub::GetBreakdown, request,
+                timeout.value_or(timeout_));
+}
+
+absl::StatusOr<sv1::ListRegionSchemesResponse> StatsClient::ListRegionSchemes(
+    const sv1::ListRegionSchemesRequest& request) {
+  return Invoke(stub_.get(), &sv1::StatsService::Stub::ListRegionSchemes, request, timeout_);
+}
+
+std::unique_ptr<ResponseStream<sv1::WatchSummaryResponse>> StatsClient::WatchSummary(
+    const sv1::WatchSummaryRequest& request, bool start_reading, absl::Duration stream_timeout) {
+  sv1::StatsService::Stub* stub = stub_.get();
+  return std::make_unique<ResponseStream<sv1::WatchSummaryResponse>>(
+      [stub, &request](grpc::ClientContext* context) {
+        return stub->WatchSummary(context, request);
+      },
+      start_reading, stream_timeout);
+}
+
+std::unique_ptr<ResponseStream<sv1::WatchBreakdownResponse>> StatsClient::WatchBreakdown(
+    const sv1::WatchBreakdownRequest& request, bool start_reading, absl::Duration stream_timeout) {
+  sv1::StatsService::Stub* stub = stub_.get();
+  return std::make_unique<ResponseStream<sv1::WatchBreakdownResponse>>(
+      [stub, &request](grpc::ClientContext* context) {
+        return stub->WatchBreakdown(context, request);
+      },
+      start_reading, stream_timeout);
+}
+
+absl::StatusOr<HealthStatus> StatsClient::Health(absl::Duration timeout) {
+  return CheckHealth(channel_, timeout);
+}
+
+}  // namespace observer::testing
