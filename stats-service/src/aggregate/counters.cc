@@ -1,6 +1,7 @@
 #include "stats-service/src/aggregate/counters.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,7 +35,7 @@ constexpr Names kOrganisationType = {"International organisations", "Между�
 constexpr Names kStateType = {"Foreign states", "Иностранные государства", "Шет мемлекеттер"};
 constexpr Names kOtherRow = {"Other", "Прочие", "Басқалары"};
 constexpr Names kNotRecorded = {"Not recorded", "Не указано", ""};
-constexpr Names kOutsideScheme = {"Outside the scheme", "Вне схемы", ""};
+constexpr Names kNotPlaced = {"Not placed in a region", "Вне регионов схемы", ""};
 
 // Display names of enum values, indexed by value.
 constexpr Names kStatusNames[] = {
@@ -53,40 +54,12 @@ constexpr Names kGenderNames[] = {{"Not recorded", "Не указан", ""},
                                   {"Male", "Мужчины", ""},
                                   {"Other", "Другой", ""}};
 
-// Adds `sign` to `counts[key]`, erasing the entry at zero. FAILED_PRECONDITION if that would
-// make a count negative (the state is out of step with the registry).
-absl::Status Adjust(absl::flat_hash_map<std::string, int64_t>& counts, const std::string& key,
-                    int sign) {
-  auto it = counts.find(key);
-  if (sign < 0) {
-    if (it == counts.end()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("counters out of step: no observer counted under '", key, "'"));
-    }
-    if (--it->second == 0) counts.erase(it);
-    return absl::OkStatus();
-  }
-  if (it == counts.end()) {
-    counts.emplace(key, 1);
-  } else {
-    ++it->second;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status AdjustScalar(int64_t& count, int sign) {
-  if (count + sign < 0) {
-    return absl::FailedPreconditionError("counters out of step: a count would become negative");
-  }
-  count += sign;
-  return absl::OkStatus();
-}
-
 struct Row {
   std::string key;
   std::string name;
   int64_t count = 0;
   int64_t distinct = 0;
+  bool folded = false;  // The row that sums the rows beyond top_n.
 };
 
 void MergeInto(const absl::flat_hash_map<std::string, int64_t>& from,
@@ -147,28 +120,37 @@ absl::Status Counters::Apply(const rv1::ChangeEvent& event) {
       }
       return absl::OkStatus();
     }
-    case rv1::RESOURCE_KIND_OBSERVER:
-      if (before.has_observer()) RETURN_IF_ERROR(Count(before.observer(), -1));
-      if (after.has_observer()) RETURN_IF_ERROR(Count(after.observer(), +1));
+    case rv1::RESOURCE_KIND_OBSERVER: {
+      // Everything is checked before anything changes, so a failure leaves no trace.
+      std::optional<Contribution> removed;
+      std::optional<Contribution> added;
+      if (before.has_observer()) {
+        ASSIGN_OR_RETURN(removed, Describe(before.observer()));
+        RETURN_IF_ERROR(CheckCounted(*removed));
+      }
+      if (after.has_observer()) {
+        ASSIGN_OR_RETURN(added, Describe(after.observer()));
+      }
+      if (removed.has_value()) Add(*removed, -1);
+      if (added.has_value()) Add(*added, +1);
       return absl::OkStatus();
+    }
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("event at revision ", event.revision(), " has an unknown kind"));
   }
 }
 
-absl::Status Counters::Count(const rv1::Observer& observer, int sign) {
+absl::StatusOr<Counters::Contribution> Counters::Describe(const rv1::Observer& observer) {
   ASSIGN_OR_RETURN(auto names, ParseObserverName(observer.name(), "name"));
-  const int status = observer.status();
-  const int category = observer.category();
-  const int gender = observer.gender();
-  if (status < 0 || status >= kStatuses || category < 0 || category >= kCategories || gender < 0 ||
-      gender >= kGenders) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "observer ", observer.name(), " has an enum value this version does not know"));
-  }
+  auto known = [](int value, int limit) { return value >= 0 && value < limit ? value : 0; };
+  Contribution c;
+  c.election = std::move(names.first);
+  c.cell = CellIndex(known(observer.status(), kStatuses), known(observer.category(), kCategories),
+                     observer.test());
+  c.gender = known(observer.gender(), kGenders);
+  c.citizenship = observer.citizenship();
   const rv1::SendingBody& body = observer.sending_body();
-  std::string organisation;
   if (body.has_organisation()) {
     absl::string_view code = body.organisation();
     if (!absl::ConsumePrefix(&code, kOrganisationPrefix) || code.empty()) {
@@ -176,41 +158,62 @@ absl::Status Counters::Count(const rv1::Observer& observer, int sign) {
                                                      " names a malformed organisation '",
                                                      body.organisation(), "'"));
     }
-    organisation = std::string(code);
-  }
-
-  auto election_it = elections_.find(names.first);
-  if (election_it == elections_.end()) {
-    if (sign < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("counters out of step: no observers counted in ", names.first));
-    }
-    election_it = elections_.emplace(names.first, ElectionState{}).first;
-  }
-  ElectionState& election = election_it->second;
-  const int index = CellIndex(status, category, observer.test());
-  auto cell_it = election.cells.find(index);
-  if (cell_it == election.cells.end()) {
-    if (sign < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("counters out of step: no observer counted for ", observer.name()));
-    }
-    cell_it = election.cells.emplace(index, Cell{}).first;
-  }
-  Cell& cell = cell_it->second;
-  RETURN_IF_ERROR(AdjustScalar(cell.observers, sign));
-  RETURN_IF_ERROR(AdjustScalar(cell.by_gender[gender], sign));
-  if (body.has_organisation()) {
-    RETURN_IF_ERROR(AdjustScalar(cell.from_organisations, sign));
-    RETURN_IF_ERROR(Adjust(cell.by_organisation, organisation, sign));
+    c.from_organisation = true;
+    c.body = std::string(code);
   } else if (body.has_state()) {
-    RETURN_IF_ERROR(AdjustScalar(cell.from_states, sign));
-    RETURN_IF_ERROR(Adjust(cell.by_state, body.state(), sign));
+    c.from_state = true;
+    c.body = body.state();
   }
-  RETURN_IF_ERROR(Adjust(cell.by_citizenship, observer.citizenship(), sign));
-  if (cell.observers == 0) election.cells.erase(cell_it);
-  if (!election.known && election.cells.empty()) elections_.erase(election_it);
+  return c;
+}
+
+absl::Status Counters::CheckCounted(const Contribution& c) const {
+  auto out_of_step = [&c](absl::string_view what) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("counters out of step: no observer counted in ", c.election, " for ", what));
+  };
+  auto has = [](const ValueCounts& counts, const std::string& key) {
+    auto it = counts.find(key);
+    return it != counts.end() && it->second > 0;
+  };
+  auto election = elections_.find(c.election);
+  if (election == elections_.end()) return out_of_step("the election");
+  auto it = election->second.cells.find(c.cell);
+  if (it == election->second.cells.end() || it->second.observers < 1) {
+    return out_of_step("its status, category and test flag");
+  }
+  const Cell& cell = it->second;
+  if (cell.by_gender[c.gender] < 1) return out_of_step("its gender");
+  if (!has(cell.by_citizenship, c.citizenship)) return out_of_step("its citizenship");
+  if (c.from_organisation && (cell.from_organisations < 1 || !has(cell.by_organisation, c.body))) {
+    return out_of_step("its organisation");
+  }
+  if (c.from_state && (cell.from_states < 1 || !has(cell.by_state, c.body))) {
+    return out_of_step("its sending state");
+  }
   return absl::OkStatus();
+}
+
+void Counters::Add(const Contribution& c, int sign) {
+  auto adjust = [sign](ValueCounts& counts, const std::string& key) {
+    auto [it, inserted] = counts.try_emplace(key, 0);
+    it->second += sign;
+    if (it->second == 0) counts.erase(it);
+  };
+  ElectionState& election = elections_[c.election];
+  Cell& cell = election.cells[c.cell];
+  cell.observers += sign;
+  cell.by_gender[c.gender] += sign;
+  adjust(cell.by_citizenship, c.citizenship);
+  if (c.from_organisation) {
+    cell.from_organisations += sign;
+    adjust(cell.by_organisation, c.body);
+  } else if (c.from_state) {
+    cell.from_states += sign;
+    adjust(cell.by_state, c.body);
+  }
+  if (cell.observers == 0) election.cells.erase(c.cell);
+  if (!election.known && election.cells.empty()) elections_.erase(c.election);
 }
 
 absl::Status Counters::ValidateSummaryRequest(const v1::GetSummaryRequest& request) {
@@ -400,10 +403,10 @@ absl::StatusOr<v1::Breakdown> Counters::Break(const v1::GetBreakdownRequest& req
         Row& row = groups[group == nullptr ? std::string() : group->key];
         if (row.count == 0) {
           row.key = group == nullptr ? std::string() : group->key;
-          row.name = group == nullptr ? kOutsideScheme.Get(language) : group->Name(language);
+          row.name = group == nullptr ? kNotPlaced.Get(language) : group->Name(language);
         }
         row.count += count;
-        ++row.distinct;
+        if (!country.empty()) ++row.distinct;  // A missing citizenship is no country.
       }
       for (auto& [key, row] : groups) rows.push_back(std::move(row));
       break;
@@ -448,6 +451,7 @@ absl::StatusOr<v1::Breakdown> Counters::Break(const v1::GetBreakdownRequest& req
   });
   if (request.top_n() > 0 && rows.size() > static_cast<size_t>(request.top_n())) {
     Row other{std::string(kOtherKey), kOtherRow.Get(language)};
+    other.folded = true;
     for (size_t i = static_cast<size_t>(request.top_n()); i < rows.size(); ++i) {
       other.count += rows[i].count;
       other.distinct += rows[i].distinct;
@@ -467,6 +471,7 @@ absl::StatusOr<v1::Breakdown> Counters::Break(const v1::GetBreakdownRequest& req
     out->set_count(row.count);
     out->set_share(total == 0 ? 0.0 : static_cast<double>(row.count) / static_cast<double>(total));
     if (has_distinct) out->set_distinct_sources(row.distinct);
+    out->set_folded(row.folded);
   }
   return breakdown;
 }
@@ -499,8 +504,9 @@ int64_t Counters::CounterCount() const {
   int64_t n = 0;
   for (const auto& [id, election] : elections_) {
     for (const auto& [index, cell] : election.cells) {
-      n += 4 + kGenders +
-           static_cast<int64_t>(cell.by_organisation.size() + cell.by_state.size() +
+      n += 1 + (cell.from_organisations != 0) + (cell.from_states != 0);
+      for (int64_t count : cell.by_gender) n += count != 0;
+      n += static_cast<int64_t>(cell.by_organisation.size() + cell.by_state.size() +
                                 cell.by_citizenship.size());
     }
   }

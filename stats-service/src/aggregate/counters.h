@@ -36,7 +36,8 @@ class Counters {
   explicit Counters(const RegionDirectory& regions) : regions_(regions) {}
 
   // Applies one change event (live, or a CREATED event of an initial state). An event that
-  // cannot be understood (e.g. a malformed observer name) changes nothing and is reported.
+  // cannot be understood (e.g. a malformed observer name) or does not fit the counters (its
+  // `before` image was never counted) changes nothing and is reported.
   absl::Status Apply(const registry::v1::ChangeEvent& event);
 
   // Checks what can be checked without the state: field formats, enum values, the scheme and
@@ -55,8 +56,8 @@ class Counters {
   // history with a recount of the final records, and check that no zero counter lingers.
   std::map<std::string, int64_t> Dump() const;
 
-  // How many counters are held (non-zero (election, cell, dimension, value) entries); memory
-  // is proportional to it.
+  // How many counters are held: the non-zero (election, cell, dimension, value) entries, as
+  // many as Dump() lists. Memory is proportional to it.
   int64_t CounterCount() const;
 
  private:
@@ -87,8 +88,23 @@ class Counters {
     absl::flat_hash_map<int, Cell> cells;  // By CellIndex; empty cells are erased.
   };
 
-  // Adds `sign` (+1 or -1) times one observer to the counters.
-  absl::Status Count(const registry::v1::Observer& observer, int sign);
+  // What one observer adds to the counters.
+  struct Contribution {
+    std::string election;
+    int cell = 0;
+    bool from_organisation = false;
+    bool from_state = false;
+    std::string body;  // Organisation code or state code.
+    std::string citizenship;
+    int gender = 0;
+  };
+  // Reads an observer image. Enum values this version does not know are counted as
+  // UNSPECIFIED (a newer registry must not stop the statistics).
+  static absl::StatusOr<Contribution> Describe(const registry::v1::Observer& observer);
+  // FAILED_PRECONDITION unless `c` is counted, i.e. it can be subtracted.
+  absl::Status CheckCounted(const Contribution& c) const;
+  // Adds `sign` (+1 or -1) times `c`; a subtraction must have passed CheckCounted.
+  void Add(const Contribution& c, int sign);
   // The cells a filter selects (`all_statuses` for a breakdown by status with no statuses).
   std::vector<const Cell*> Select(const ElectionState& election, const v1::Filter& filter,
                                   bool all_statuses, std::vector<int>* indices) const;

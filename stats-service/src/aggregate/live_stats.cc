@@ -1,6 +1,7 @@
 #include "stats-service/src/aggregate/live_stats.h"
 
 #include <algorithm>
+#include <shared_mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -24,22 +25,31 @@ LiveStats::~LiveStats() {
 
 absl::Status LiveStats::ApplyLive(
     const google::protobuf::RepeatedPtrField<registry::v1::ChangeEvent>& events) {
-  std::unique_lock<std::shared_mutex> lock(state_mu_);
+  std::unique_lock<WriterPreferringLock> lock(state_mu_);
   const int64_t before = revision_;
+  absl::Status status;
   for (const registry::v1::ChangeEvent& event : events) {
     if (event.revision() <= revision_) continue;
-    if (absl::Status status = counters_->Apply(event); !status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("applying the change at revision ",
-                                                      event.revision(), ": ", status.message()));
+    if (event.revision() != revision_ + 1) {
+      // The stream promises no gaps: a gap means changes were lost on the way.
+      status = absl::DataLossError(absl::StrCat("the change stream skipped from revision ",
+                                                revision_, " to ", event.revision()));
+      break;
+    }
+    if (status = counters_->Apply(event); !status.ok()) {
+      status = absl::Status(status.code(), absl::StrCat("applying the change at revision ",
+                                                        event.revision(), ": ", status.message()));
+      break;
     }
     revision_ = event.revision();
   }
+  // Whatever was applied before a failure is a consistent state at revision_: announce it.
   if (revision_ != before) Publish(revision_);
-  return absl::OkStatus();
+  return status;
 }
 
 void LiveStats::AdvanceTo(int64_t revision) {
-  std::unique_lock<std::shared_mutex> lock(state_mu_);
+  std::unique_lock<WriterPreferringLock> lock(state_mu_);
   if (!synced_ || revision <= revision_) return;
   revision_ = revision;
   Publish(revision_);
@@ -48,7 +58,7 @@ void LiveStats::AdvanceTo(int64_t revision) {
 void LiveStats::SwapIn(std::unique_ptr<Counters> fresh, int64_t revision) {
   std::unique_ptr<Counters> old;
   {
-    std::unique_lock<std::shared_mutex> lock(state_mu_);
+    std::unique_lock<WriterPreferringLock> lock(state_mu_);
     old = std::exchange(counters_, std::move(fresh));
     revision_ = revision;
     synced_ = true;
@@ -59,7 +69,7 @@ void LiveStats::SwapIn(std::unique_ptr<Counters> fresh, int64_t revision) {
 
 absl::Status LiveStats::Read(
     const std::function<absl::Status(const Counters&, int64_t revision)>& read) const {
-  std::shared_lock<std::shared_mutex> lock(state_mu_);
+  std::shared_lock<WriterPreferringLock> lock(state_mu_);
   if (!synced_) {
     return MakeError(absl::StatusCode::kUnavailable, reason::kNotSynced,
                      "stats-service has not completed its first sync with the registry yet; "
@@ -69,12 +79,12 @@ absl::Status LiveStats::Read(
 }
 
 int64_t LiveStats::applied_revision() const {
-  std::shared_lock<std::shared_mutex> lock(state_mu_);
+  std::shared_lock<WriterPreferringLock> lock(state_mu_);
   return synced_ ? revision_ : 0;
 }
 
 bool LiveStats::synced() const {
-  std::shared_lock<std::shared_mutex> lock(state_mu_);
+  std::shared_lock<WriterPreferringLock> lock(state_mu_);
   return synced_;
 }
 

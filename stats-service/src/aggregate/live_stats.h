@@ -15,7 +15,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -23,6 +22,7 @@
 #include "absl/time/time.h"
 #include "observer/registry/v1/registry_service.pb.h"
 #include "stats-service/src/aggregate/counters.h"
+#include "stats-service/src/aggregate/rw_lock.h"
 
 namespace observer::stats {
 
@@ -39,9 +39,10 @@ class LiveStats {
   // --- The writer (the subscriber) ------------------------------------------------------------
 
   // Applies live events (one response of the change stream, in revision order). Events at or
-  // below the applied revision are dropped (a resumed stream may repeat some). An error means
-  // the counters are out of step with the registry: the caller must rebuild from a fresh
-  // initial state.
+  // below the applied revision are dropped (a resumed stream may repeat some). An error (a gap
+  // in the revisions, or an event that does not fit) means the counters can no longer follow
+  // the registry: the caller must rebuild from a fresh initial state. The events before the
+  // failing one stay applied; the failing one changes nothing.
   absl::Status ApplyLive(
       const google::protobuf::RepeatedPtrField<registry::v1::ChangeEvent>& events);
   // Everything up to `revision` has been delivered (a progress notification): moves the
@@ -93,7 +94,8 @@ class LiveStats {
 
   const RegionDirectory& regions_;
 
-  mutable std::shared_mutex state_mu_;
+  // Writer-preferring: a busy query load must not starve the subscriber's writes.
+  mutable WriterPreferringLock state_mu_;
   std::unique_ptr<Counters> counters_;  // Guarded by state_mu_.
   int64_t revision_ = 0;                // Guarded by state_mu_.
   bool synced_ = false;                 // Guarded by state_mu_.

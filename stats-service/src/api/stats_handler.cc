@@ -1,8 +1,10 @@
 #include "stats-service/src/api/stats_handler.h"
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
@@ -72,6 +74,8 @@ class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Respon
   }
 
   void Close() override { End(ShuttingDown()); }
+  void Pin() override { ++refs_; }
+  void Unpin() override { Unref(); }
 
   void OnWriteDone(bool ok) override {
     Action action;
@@ -97,7 +101,7 @@ class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Respon
       std::lock_guard<std::mutex> lock(handler_.mu_);
       handler_.streams_.erase(this);
     }
-    delete this;
+    Unref();
   }
 
  private:
@@ -173,10 +177,16 @@ class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Respon
     }
   }
 
+  // Freed when gRPC is done with it and no Close is using it.
+  void Unref() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
   StatsHandler& handler_;
   const int64_t min_revision_;
   const Compute compute_;
-  uint64_t listener_ = 0;  // Set in Begin; read in OnDone, which runs after Begin returns.
+  std::atomic<int> refs_{1};  // gRPC's (released in OnDone) and Close's pins.
+  uint64_t listener_ = 0;     // Set in Begin; read in OnDone, which runs after Begin returns.
 
   std::mutex mu_;
   bool finished_ = false;                  // Guarded by mu_.
@@ -191,21 +201,29 @@ class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Respon
 StatsHandler::StatsHandler(LiveStats& live, StatsHandlerOptions options)
     : live_(live), options_(options) {}
 
-StatsHandler::~StatsHandler() = default;
+StatsHandler::~StatsHandler() { Close(); }
 
 void StatsHandler::Close() {
   std::map<uint64_t, grpc::ServerUnaryReactor*> waits;
+  std::vector<Closable*> streams;
   {
     std::lock_guard<std::mutex> lock(mu_);
     closing_ = true;
     waits.swap(waits_);
-    // gRPC runs OnDone on one of its own threads, never inside Finish; a stream's OnDone
-    // takes mu_ before it deletes the stream, so every pointer here stays valid while mu_
-    // is held.
-    for (Closable* stream : streams_) stream->Close();
+    // Pinned, so that a stream whose OnDone runs meanwhile is not freed under our feet.
+    for (Closable* stream : streams_) {
+      stream->Pin();
+      streams.push_back(stream);
+    }
   }
+  // Finish is never called with mu_ held: gRPC may run other callbacks (even a new call's
+  // method handler, which takes mu_) on this thread before Finish returns.
   for (const auto& [id, reactor] : waits) {
     if (live_.CancelWait(id)) reactor->Finish(ToGrpcStatus(ShuttingDown()));
+  }
+  for (Closable* stream : streams) {
+    stream->Close();
+    stream->Unpin();
   }
 }
 
@@ -220,13 +238,12 @@ grpc::ServerUnaryReactor* StatsHandler::Answer(
   auto respond = [this, reactor, answer = std::move(answer)] {
     reactor->Finish(ToGrpcStatus(live_.Read(answer)));
   };
+  bool closing;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closing_) {
-      reactor->Finish(ToGrpcStatus(ShuttingDown()));
-      return reactor;
-    }
-    if (min_revision > 0) {
+    closing = closing_;
+    if (!closing && min_revision > 0) {
+      // `id` is assigned under mu_, which the callback takes before it reads it.
       auto id = std::make_shared<uint64_t>(0);
       *id = live_.WaitFor(min_revision, WaitDeadline(context, options_.max_revision_wait),
                           [this, reactor, respond, min_revision, id](bool reached) {
@@ -247,7 +264,11 @@ grpc::ServerUnaryReactor* StatsHandler::Answer(
       }
     }
   }
-  respond();
+  if (closing) {
+    reactor->Finish(ToGrpcStatus(ShuttingDown()));
+  } else {
+    respond();
+  }
   return reactor;
 }
 

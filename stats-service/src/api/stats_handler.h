@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
@@ -52,6 +53,9 @@ class StatsHandler final : public v1::StatsService::CallbackService {
    public:
     virtual ~Closable() = default;
     virtual void Close() = 0;
+    // Keep the object alive across a Close made without the handler's lock.
+    virtual void Pin() = 0;
+    virtual void Unpin() = 0;
   };
 
   // Validates, waits for `min_revision`, then runs `answer` (under the read lock) and finishes.

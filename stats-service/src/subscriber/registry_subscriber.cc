@@ -51,15 +51,23 @@ void RegistrySubscriber::Touch() {
 }
 
 void RegistrySubscriber::UpdateReadiness() {
+  // One lock across the decision and the callback: two threads deciding concurrently must not
+  // deliver their verdicts in the opposite order.
+  std::lock_guard<std::mutex> readiness_lock(readiness_mu_);
   bool fresh;
   {
     std::lock_guard<std::mutex> lock(mu_);
     fresh = absl::Now() - last_heard_ <= options_.staleness_bound;
   }
-  const bool ready = fresh && live_.synced();
+  const bool ready = fresh && !out_of_step_ && live_.synced();
   if (ready_.exchange(ready) != ready) {
-    LogInfo(ready ? "ready: serving figures" : "not ready: the registry has not been heard from",
-            {{"applied_revision", live_.applied_revision()}});
+    const char* msg = ready          ? "ready: serving figures"
+                      : out_of_step_ ? "not ready: the counters cannot follow the change stream"
+                      : fresh        ? "not ready: not synced with the registry"
+                                     : "not ready: the registry has not been heard from";
+    LogInfo(msg, {{"applied_revision", live_.applied_revision()},
+                  {"rebuilds", rebuilds_.load()},
+                  {"reconnects", reconnects_.load()}});
     if (options_.on_ready_changed) options_.on_ready_changed(ready);
   }
 }
@@ -91,15 +99,17 @@ void RegistrySubscriber::Run() {
   bool rebuild = true;  // The first sync starts from an initial state.
   while (true) {
     const bool was_rebuild = rebuild;
-    bool delivered = false;
-    const Outcome outcome = Follow(&rebuild, &delivered);
+    bool progressed = false;
+    const Outcome outcome = Follow(&rebuild, &progressed);
     if (outcome == Outcome::kStopped) return;
     if (outcome == Outcome::kRebuild) {
       ++rebuilds_;
       // Rebuilding is the remedy and starts at once, unless a rebuild itself just failed.
       if (!was_rebuild) continue;
     }
-    if (delivered) backoff = options_.initial_backoff;
+    // Only real progress resets the backoff: a stream that delivers a message and then dies,
+    // or a rebuild that fails again, must not be retried in a tight loop.
+    if (progressed) backoff = options_.initial_backoff;
     ++reconnects_;
     // Jitter: between half the backoff and the whole of it.
     const absl::Duration sleep = backoff / 2 + absl::Uniform(random, 0.0, 0.5) * backoff;
@@ -108,7 +118,7 @@ void RegistrySubscriber::Run() {
   }
 }
 
-RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* delivered) {
+RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* progressed) {
   const bool initial_state = *rebuild;
   grpc::ClientContext context;
   rv1::WatchRequest request;
@@ -133,7 +143,6 @@ RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* deli
   rv1::WatchResponse response;
   while (reader->Read(&response)) {
     Touch();
-    *delivered = true;
     absl::Status applied;
     if (response.initial_state()) {
       if (fresh == nullptr) {
@@ -152,17 +161,27 @@ RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* deli
         const int64_t counters = fresh->CounterCount();
         live_.SwapIn(std::move(fresh), response.header_revision());
         *rebuild = false;
+        *progressed = true;
+        out_of_step_ = false;
         LogInfo("synced with the registry", {{"revision", response.header_revision()},
                                              {"records", initial_events},
                                              {"counters", counters}});
         UpdateReadiness();
       }
-    } else if (response.progress_notify()) {
-      live_.AdvanceTo(response.header_revision());
     } else if (fresh != nullptr) {
-      applied = absl::InternalError("live changes before the initial state was complete");
+      // Nothing but the initial state belongs before its marker; a progress notification
+      // there would move the revision of the state still being served.
+      if (!response.progress_notify()) {
+        applied = absl::InternalError("live changes before the initial state was complete");
+      }
+    } else if (response.progress_notify()) {
+      const int64_t before = live_.applied_revision();
+      live_.AdvanceTo(response.header_revision());
+      *progressed = *progressed || live_.applied_revision() > before;
     } else {
+      const int64_t before = live_.applied_revision();
       applied = live_.ApplyLive(response.events());
+      *progressed = *progressed || live_.applied_revision() > before;
     }
     if (!applied.ok()) {
       LogError(
@@ -170,6 +189,8 @@ RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* deli
           "state",
           {{"error", applied.message()}});
       out_of_step = true;
+      out_of_step_ = true;  // Not ready until a rebuild succeeds.
+      UpdateReadiness();
       context.TryCancel();
       break;
     }

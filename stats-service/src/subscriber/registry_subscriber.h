@@ -10,7 +10,9 @@
 //
 // Health: not ready until the first initial state is complete; not ready again while nothing
 // has been heard from the registry for longer than the staleness bound (the registry sends
-// progress notifications on idle streams, so silence means it is unreachable).
+// progress notifications on idle streams, so silence means it is unreachable), and while the
+// counters cannot follow the stream (until a rebuild succeeds). Retries back off exponentially
+// unless the last attempt made progress, so a rebuild that keeps failing is not a tight loop.
 #ifndef OBSERVER_STATS_SERVICE_SRC_SUBSCRIBER_REGISTRY_SUBSCRIBER_H_
 #define OBSERVER_STATS_SERVICE_SRC_SUBSCRIBER_REGISTRY_SUBSCRIBER_H_
 
@@ -65,8 +67,9 @@ class RegistrySubscriber {
   void Run();
   // One Watch call, from open to end. `*rebuild` in: start from an initial state; out: whether
   // the next call must (false once an initial state completed, true when the counters can no
-  // longer be resumed). `*delivered`: whether anything arrived.
-  Outcome Follow(bool* rebuild, bool* delivered);
+  // longer be resumed). `*progressed`: whether the applied revision moved or a rebuild
+  // completed.
+  Outcome Follow(bool* rebuild, bool* progressed);
   void Watchdog();
   void Touch();  // Something was heard from the registry.
   void UpdateReadiness();
@@ -84,7 +87,10 @@ class RegistrySubscriber {
   absl::Time last_heard_;                  // Guarded by mu_.
   absl::Time stream_last_message_;         // Guarded by mu_.
 
+  std::mutex readiness_mu_;  // Serializes UpdateReadiness.
   std::atomic<bool> ready_{false};
+  // An event did not fit the counters; cleared by the next completed rebuild.
+  std::atomic<bool> out_of_step_{false};
   std::atomic<int64_t> rebuilds_{0};
   std::atomic<int64_t> reconnects_{0};
   std::thread runner_;
