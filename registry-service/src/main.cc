@@ -56,15 +56,9 @@ std::string SqlitePath(const std::string& url) {
 int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "REGISTRY", kUsage);
-  observer::LogLevel level;
-  if (!observer::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    observer::ExitWithUsageError("--log-level: use debug, info, warning or error");
-  }
-  observer::SetLogLevel(level);
+  observer::ApplyLogLevelFlag(absl::GetFlag(FLAGS_log_level));
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  if (auto status = observer::ValidateListenAddress(listen); !status.ok()) {
-    observer::ExitWithUsageError(absl::StrCat("--listen: ", status.message()));
-  }
+  observer::RequireAddressFlag("listen", listen);
   if (absl::GetFlag(FLAGS_changelog_retention) < 1) {
     observer::ExitWithUsageError("--changelog-retention must be at least 1");
   }

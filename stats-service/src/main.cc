@@ -57,19 +57,11 @@ void RequirePositive(absl::Duration d, const char* flag) {
 int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "STATS", kUsage);
-  observer::LogLevel level;
-  if (!observer::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    observer::ExitWithUsageError("--log-level: use debug, info, warning or error");
-  }
-  observer::SetLogLevel(level);
+  observer::ApplyLogLevelFlag(absl::GetFlag(FLAGS_log_level));
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  if (auto status = observer::ValidateListenAddress(listen); !status.ok()) {
-    observer::ExitWithUsageError(absl::StrCat("--listen: ", status.message()));
-  }
+  observer::RequireAddressFlag("listen", listen);
   const std::string registry = absl::GetFlag(FLAGS_registry);
-  if (auto status = observer::ValidateListenAddress(registry); !status.ok()) {
-    observer::ExitWithUsageError(absl::StrCat("--registry: ", status.message()));
-  }
+  observer::RequireAddressFlag("registry", registry);
   RequirePositive(absl::GetFlag(FLAGS_staleness_bound), "staleness-bound");
   RequirePositive(absl::GetFlag(FLAGS_stream_idle_timeout), "stream-idle-timeout");
   RequirePositive(absl::GetFlag(FLAGS_reconnect_backoff_initial), "reconnect-backoff-initial");

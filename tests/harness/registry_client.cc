@@ -4,38 +4,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "tests/harness/unary_call.h"
 
 namespace observer::testing {
-namespace {
-
-std::chrono::system_clock::time_point DeadlineAfter(absl::Duration d) {
-  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
-}
-
-template <typename Req, typename Resp>
-absl::StatusOr<Resp> Invoke(rv1::RegistryService::Stub* stub,
-                            grpc::Status (rv1::RegistryService::Stub::*method)(grpc::ClientContext*,
-                                                                               const Req&, Resp*),
-                            const Req& request, absl::Duration timeout) {
-  grpc::ClientContext context;
-  context.set_deadline(DeadlineAfter(timeout));
-  Resp response;
-  grpc::Status status = (stub->*method)(&context, request, &response);
-  if (!status.ok()) return observer::FromGrpcStatus(status);
-  return response;
-}
-
-}  // namespace
 
 RegistryClient::RegistryClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
     : channel_(std::move(channel)),
       stub_(rv1::RegistryService::NewStub(channel_)),
       timeout_(timeout) {}
 
-#define OBSERVER_TEST_RPC(Method)                                                       \
-  absl::StatusOr<rv1::Method##Response> RegistryClient::Method(                         \
-      const rv1::Method##Request& request) {                                            \
-    return Invoke(stub_.get(), &rv1::RegistryService::Stub::Method, request, timeout_); \
+#define OBSERVER_TEST_RPC(Method)                                                          \
+  absl::StatusOr<rv1::Method##Response> RegistryClient::Method(                            \
+      const rv1::Method##Request& request) {                                               \
+    return UnaryCall(stub_.get(), &rv1::RegistryService::Stub::Method, request, timeout_); \
   }
 OBSERVER_REGISTRY_UNARY_RPCS(OBSERVER_TEST_RPC)
 #undef OBSERVER_TEST_RPC

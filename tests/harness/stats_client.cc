@@ -7,26 +7,10 @@
 #include <grpcpp/support/stub_options.h>
 
 #include "absl/strings/str_cat.h"
+#include "tests/harness/unary_call.h"
 
 namespace observer::testing {
 namespace {
-
-std::chrono::system_clock::time_point DeadlineAfter(absl::Duration d) {
-  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
-}
-
-template <typename Req, typename Resp>
-absl::StatusOr<Resp> Invoke(sv1::StatsService::Stub* stub,
-                            grpc::Status (sv1::StatsService::Stub::*method)(grpc::ClientContext*,
-                                                                            const Req&, Resp*),
-                            const Req& request, absl::Duration timeout) {
-  grpc::ClientContext context;
-  context.set_deadline(DeadlineAfter(timeout));
-  Resp response;
-  grpc::Status status = (stub->*method)(&context, request, &response);
-  if (!status.ok()) return observer::FromGrpcStatus(status);
-  return response;
-}
 
 // A protobuf varint.
 void AppendVarint(uint64_t v, std::string* out) {
@@ -112,19 +96,19 @@ StatsClient::StatsClient(std::shared_ptr<grpc::Channel> channel, absl::Duration 
 
 absl::StatusOr<sv1::GetSummaryResponse> StatsClient::GetSummary(
     const sv1::GetSummaryRequest& request, std::optional<absl::Duration> timeout) {
-  return Invoke(stub_.get(), &sv1::StatsService::Stub::GetSummary, request,
-                timeout.value_or(timeout_));
+  return UnaryCall(stub_.get(), &sv1::StatsService::Stub::GetSummary, request,
+                   timeout.value_or(timeout_));
 }
 
 absl::StatusOr<sv1::GetBreakdownResponse> StatsClient::GetBreakdown(
     const sv1::GetBreakdownRequest& request, std::optional<absl::Duration> timeout) {
-  return Invoke(stub_.get(), &sv1::StatsService::Stub::GetBreakdown, request,
-                timeout.value_or(timeout_));
+  return UnaryCall(stub_.get(), &sv1::StatsService::Stub::GetBreakdown, request,
+                   timeout.value_or(timeout_));
 }
 
 absl::StatusOr<sv1::ListRegionSchemesResponse> StatsClient::ListRegionSchemes(
     const sv1::ListRegionSchemesRequest& request) {
-  return Invoke(stub_.get(), &sv1::StatsService::Stub::ListRegionSchemes, request, timeout_);
+  return UnaryCall(stub_.get(), &sv1::StatsService::Stub::ListRegionSchemes, request, timeout_);
 }
 
 std::unique_ptr<ResponseStream<sv1::WatchSummaryResponse>> StatsClient::WatchSummary(

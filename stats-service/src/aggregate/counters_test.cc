@@ -23,6 +23,7 @@
 #include "common/errors.h"
 #include "common/resource_names.h"
 #include "stats-service/src/aggregate/regions.h"
+#include "stats-service/src/aggregate/test_regions.h"
 
 namespace observer::stats {
 namespace {
@@ -48,20 +49,7 @@ constexpr absl::string_view kCisEn = "Commonwealth of Independent States";
 constexpr absl::string_view kCisRu = "Содружество Независимых Государств";
 constexpr absl::string_view kScoEn = "Shanghai Cooperation Organisation";
 
-// The built-in M49 schemes plus the commission's kz2021-article scheme, built once.
-const RegionDirectory& Regions() {
-  static const RegionDirectory* const regions = [] {
-    absl::StatusOr<std::unique_ptr<RegionDirectory>> directory = RegionDirectory::Create(
-        CountryCodes::Default(),
-        {absl::StrCat(OBSERVER_REGION_SCHEMES_DIR, "/kz2021-article.scheme")});
-    if (!directory.ok()) {
-      std::cerr << "cannot build the region directory: " << directory.status() << "\n";
-      std::abort();
-    }
-    return directory->release();
-  }();
-  return *regions;
-}
+using ::observer::stats::testing::Regions;
 
 // Builds an observer as the change stream carries it (no personal data needed here):
 // accredited, short-term, gender not recorded, not a test record, in kElection.

@@ -29,6 +29,7 @@
 #include "common/resource_names.h"
 #include "stats-service/src/aggregate/counters.h"
 #include "stats-service/src/aggregate/regions.h"
+#include "stats-service/src/aggregate/test_regions.h"
 
 namespace observer::stats {
 namespace {
@@ -43,19 +44,7 @@ constexpr std::chrono::seconds kPatience(10);
 // How long to watch for something that must not happen.
 constexpr std::chrono::milliseconds kSettle(200);
 
-const RegionDirectory& Regions() {
-  static const RegionDirectory* const regions = [] {
-    absl::StatusOr<std::unique_ptr<RegionDirectory>> directory = RegionDirectory::Create(
-        CountryCodes::Default(),
-        {absl::StrCat(OBSERVER_REGION_SCHEMES_DIR, "/kz2021-article.scheme")});
-    if (!directory.ok()) {
-      std::cerr << "cannot build the region directory: " << directory.status() << "\n";
-      std::abort();
-    }
-    return directory->release();
-  }();
-  return *regions;
-}
+using ::observer::stats::testing::Regions;
 
 rv1::Observer StateObserver(absl::string_view id, absl::string_view state) {
   rv1::Observer observer;
