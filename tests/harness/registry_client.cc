@@ -81,74 +81,10 @@ std::unique_ptr<WatchStream> RegistryClient::Watch(const rv1::WatchRequest& requ
 }
 
 WatchStream::WatchStream(rv1::RegistryService::Stub* stub, const rv1::WatchRequest& request,
-                         bool start_reading, absl::Duration stream_timeout) {
-  context_.set_deadline(DeadlineAfter(stream_timeout));
-  reader_ = stub->Watch(&context_, request);
-  if (start_reading) StartReading();
-}
-
-WatchStream::~WatchStream() {
-  context_.TryCancel();
-  if (!thread_.joinable()) {
-    // Never read: drain what is left so the call completes before it is destroyed.
-    rv1::WatchResponse ignored;
-    while (reader_->Read(&ignored)) {
-    }
-    (void)reader_->Finish();
-  } else {
-    thread_.join();
-  }
-}
-
-void WatchStream::StartReading() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { ReadLoop(); });
-}
-
-void WatchStream::Cancel() { context_.TryCancel(); }
-
-void WatchStream::ReadLoop() {
-  rv1::WatchResponse response;
-  while (reader_->Read(&response)) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(response));
-    response = rv1::WatchResponse();
-    ++received_;
-    cv_.notify_all();
-  }
-  absl::Status status = observer::FromGrpcStatus(reader_->Finish());
-  std::lock_guard<std::mutex> lock(mu_);
-  status_ = status;
-  done_ = true;
-  cv_.notify_all();
-}
-
-std::optional<rv1::WatchResponse> WatchStream::Next(absl::Duration timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-               [this] { return !queue_.empty() || done_; });
-  if (queue_.empty()) return std::nullopt;
-  rv1::WatchResponse r = std::move(queue_.front());
-  queue_.pop_front();
-  return r;
-}
-
-absl::Status WatchStream::WaitFinished(absl::Duration timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] { return done_; })) {
-    return absl::DeadlineExceededError("watch stream still open");
-  }
-  return status_;
-}
-
-bool WatchStream::finished() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return done_ && queue_.empty();
-}
-
-size_t WatchStream::responses_received() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return received_;
-}
+                         bool start_reading, absl::Duration stream_timeout)
+    : ResponseStream<rv1::WatchResponse>(
+          [stub, &request](grpc::ClientContext* context) { return stub->Watch(context, request); },
+          start_reading, stream_timeout) {}
 
 absl::StatusOr<std::vector<rv1::ChangeEvent>> WatchStream::EventsThrough(int64_t revision,
                                                                          absl::Duration timeout) {
@@ -163,18 +99,16 @@ absl::StatusOr<std::vector<rv1::ChangeEvent>> WatchStream::EventsThrough(int64_t
                        "; got ", events.size(), " events, last revision ",
                        events.empty() ? int64_t{0} : events.back().revision()));
     }
-    std::optional<rv1::WatchResponse> r = Next(left);
-    if (!r.has_value()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (done_) {
-        return absl::Status(
-            status_.ok() ? absl::StatusCode::kAborted : status_.code(),
-            absl::StrCat("watch ended before revision ", revision, " (", events.size(),
-                         " events, last ", events.empty() ? int64_t{0} : events.back().revision(),
-                         "): ", status_.ToString()));
-      }
-      continue;
+    std::optional<absl::Status> ended;
+    std::optional<rv1::WatchResponse> r = NextOrEnd(left, &ended);
+    if (ended.has_value()) {
+      return absl::Status(
+          ended->ok() ? absl::StatusCode::kAborted : ended->code(),
+          absl::StrCat("watch ended before revision ", revision, " (", events.size(),
+                       " events, last ", events.empty() ? int64_t{0} : events.back().revision(),
+                       "): ", ended->ToString()));
     }
+    if (!r.has_value()) continue;
     for (const auto& e : r->events()) events.push_back(e);
   }
 }

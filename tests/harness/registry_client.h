@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
+#include "tests/harness/response_stream.h"
 
 namespace observer::testing {
 
@@ -80,42 +81,16 @@ class RegistryClient {
   absl::Duration timeout_;
 };
 
-// One Watch call. Responses are read by a background thread into a queue (from the start, or
-// from StartReading() to model a watcher that does not read for a while).
-class WatchStream {
+// One Watch call (see ResponseStream), plus reading through to a revision.
+class WatchStream : public ResponseStream<rv1::WatchResponse> {
  public:
   WatchStream(rv1::RegistryService::Stub* stub, const rv1::WatchRequest& request,
               bool start_reading, absl::Duration stream_timeout);
-  ~WatchStream();  // Cancels the call.
-  WatchStream(const WatchStream&) = delete;
-  WatchStream& operator=(const WatchStream&) = delete;
 
-  void StartReading();
-  // The next response, or nullopt if none arrives within `timeout` or the stream has ended.
-  std::optional<rv1::WatchResponse> Next(absl::Duration timeout);
-  // Waits for the end of the stream; its status, or DEADLINE_EXCEEDED if still open.
-  absl::Status WaitFinished(absl::Duration timeout);
-  bool finished();
   // Reads until an event with revision >= `revision` has been received and returns every event
   // received meanwhile (progress responses are skipped). Error on stream end or timeout.
   absl::StatusOr<std::vector<rv1::ChangeEvent>> EventsThrough(int64_t revision,
                                                               absl::Duration timeout);
-  // All responses received so far (including the ones Next() returned), for diagnostics.
-  size_t responses_received();
-  void Cancel();
-
- private:
-  void ReadLoop();
-
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<rv1::WatchResponse>> reader_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<rv1::WatchResponse> queue_;  // Guarded by mu_.
-  size_t received_ = 0;                   // Guarded by mu_.
-  bool done_ = false;                     // Guarded by mu_.
-  absl::Status status_;                   // Guarded by mu_; set when done_.
 };
 
 }  // namespace observer::testing
