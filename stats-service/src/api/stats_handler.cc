@@ -83,7 +83,7 @@ class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Respon
       std::lock_guard<std::mutex> lock(mu_);
       writing_ = false;
       if (finishing_.has_value()) {
-        action.finish = std::move(finishing_);
+        action.finish = std::exchange(finishing_, std::nullopt);
       } else if (!ok) {
         FinishLocked(absl::CancelledError("the stream was closed"), action);
       } else if (std::exchange(dirty_, false)) {

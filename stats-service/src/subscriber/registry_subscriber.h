@@ -56,11 +56,6 @@ class RegistrySubscriber {
   // Cancels the stream and joins the threads. Idempotent.
   void Stop();
 
-  // For logs and metrics.
-  int64_t rebuilds() const { return rebuilds_.load(); }
-  int64_t reconnects() const { return reconnects_.load(); }
-  bool ready() const { return ready_.load(); }
-
  private:
   enum class Outcome { kRetry, kRebuild, kStopped };
 
@@ -91,8 +86,8 @@ class RegistrySubscriber {
   std::atomic<bool> ready_{false};
   // An event did not fit the counters; cleared by the next completed rebuild.
   std::atomic<bool> out_of_step_{false};
-  std::atomic<int64_t> rebuilds_{0};
-  std::atomic<int64_t> reconnects_{0};
+  std::atomic<int64_t> rebuilds_{0};    // For the logs.
+  std::atomic<int64_t> reconnects_{0};  // For the logs.
   std::thread runner_;
   std::thread watchdog_;
 };
