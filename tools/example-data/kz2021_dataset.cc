@@ -968,4 +968,67 @@ const ExampleDataSet& Kz2021DataSet() {
   return *data;
 }
 
+v1::CreateElectionRequest CreateElectionRequestFor(const ExampleDataSet& data) {
+  v1::CreateElectionRequest request;
+  *request.mutable_election() = data.election;
+  request.set_election_id(data.election_id);
+  request.set_request_id(absl::StrCat(data.election_id, "/create-election"));
+  return request;
+}
+
+v1::CreateOrganisationRequest CreateOrganisationRequestFor(
+    const ExampleDataSet& data, const PlannedOrganisation& organisation) {
+  v1::CreateOrganisationRequest request;
+  *request.mutable_organisation() = organisation.organisation;
+  request.set_organisation_code(organisation.code);
+  request.set_request_id(
+      absl::StrCat(data.election_id, "/create-organisation/", organisation.code));
+  return request;
+}
+
+std::vector<ObserverBatch> ObserverBatchesFor(const ExampleDataSet& data) {
+  constexpr std::size_t kMaxRows = 1000;  // BatchCreateObservers' limit.
+  std::vector<ObserverBatch> batches;
+  for (const Submission& sub : data.submissions) {
+    for (std::size_t begin = 0; begin < sub.observers.size(); begin += kMaxRows) {
+      const std::size_t end = std::min(sub.observers.size(), begin + kMaxRows);
+      ObserverBatch& batch = batches.emplace_back();
+      batch.submission = &sub;
+      batch.request.set_parent(absl::StrCat("elections/", data.election_id));
+      batch.request.set_all_or_nothing(true);
+      batch.request.set_request_id(begin == 0 ? sub.request_id
+                                              : absl::StrCat(sub.request_id, "/", begin));
+      for (std::size_t i = begin; i < end; ++i) {
+        *batch.request.add_requests()->mutable_observer() =
+            data.observers[sub.observers[i]].observer;
+        batch.observers.push_back(sub.observers[i]);
+      }
+    }
+  }
+  return batches;
+}
+
+v1::AccreditObserverRequest AccreditRequestFor(const ExampleDataSet& data,
+                                               const PlannedObserver& observer,
+                                               const std::string& name) {
+  v1::AccreditObserverRequest request;
+  request.set_name(name);
+  *request.mutable_decision_time() = ToProto(observer.decision_time);
+  request.set_decision_reference(observer.decision_reference);
+  request.set_request_id(absl::StrCat(data.election_id, "/accredit/", observer.key));
+  return request;
+}
+
+v1::RejectObserverRequest RejectRequestFor(const ExampleDataSet& data,
+                                           const PlannedObserver& observer,
+                                           const std::string& name) {
+  v1::RejectObserverRequest request;
+  request.set_name(name);
+  *request.mutable_decision_time() = ToProto(observer.decision_time);
+  request.set_decision_reference(observer.decision_reference);
+  request.set_reason(observer.reason);
+  request.set_request_id(absl::StrCat(data.election_id, "/reject/", observer.key));
+  return request;
+}
+
 }  // namespace observer::example

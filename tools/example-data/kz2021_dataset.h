@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "observer/registry/v1/registry_service.pb.h"
 #include "observer/registry/v1/resources.pb.h"
 
 namespace observer::example {
@@ -88,6 +89,29 @@ ExampleDataSet BuildKz2021DataSet();
 
 // The data set, built once.
 const ExampleDataSet& Kz2021DataSet();
+
+// The API requests that load a data set. Their request ids are derived from the data, so any
+// loader (the tool, the tests) can repeat a load without creating anything twice.
+observer::registry::v1::CreateElectionRequest CreateElectionRequestFor(const ExampleDataSet& data);
+observer::registry::v1::CreateOrganisationRequest CreateOrganisationRequestFor(
+    const ExampleDataSet& data, const PlannedOrganisation& organisation);
+
+// One BatchCreateObservers call: part of one submission (at most 1000 rows).
+struct ObserverBatch {
+  const Submission* submission = nullptr;
+  observer::registry::v1::BatchCreateObserversRequest request;
+  std::vector<std::size_t> observers;  // Indices into ExampleDataSet::observers, one per row.
+};
+// Every submission as batches, in order of received time.
+std::vector<ObserverBatch> ObserverBatchesFor(const ExampleDataSet& data);
+
+// The decision on an observer created as `name` (target status ACCREDITED or REJECTED).
+observer::registry::v1::AccreditObserverRequest AccreditRequestFor(const ExampleDataSet& data,
+                                                                   const PlannedObserver& observer,
+                                                                   const std::string& name);
+observer::registry::v1::RejectObserverRequest RejectRequestFor(const ExampleDataSet& data,
+                                                               const PlannedObserver& observer,
+                                                               const std::string& name);
 
 }  // namespace observer::example
 

@@ -150,10 +150,7 @@ class Loader {
   Loader(Stub* stub, const ExampleDataSet& data) : stub_(stub), data_(data) {}
 
   absl::Status CreateElection() {
-    v1::CreateElectionRequest req;
-    *req.mutable_election() = data_.election;
-    req.set_election_id(data_.election_id);
-    req.set_request_id(absl::StrCat(data_.election_id, "/create-election"));
+    const v1::CreateElectionRequest req = CreateElectionRequestFor(data_);
     v1::CreateElectionResponse resp;
     auto ctx = NewContext();
     absl::Status s = FromGrpcStatus(stub_->CreateElection(ctx.get(), req, &resp));
@@ -186,10 +183,7 @@ class Loader {
   absl::Status CreateOrganisations() {
     int created = 0, existing = 0;
     for (const PlannedOrganisation& po : data_.organisations) {
-      v1::CreateOrganisationRequest req;
-      *req.mutable_organisation() = po.organisation;
-      req.set_organisation_code(po.code);
-      req.set_request_id(absl::StrCat(data_.election_id, "/create-organisation/", po.code));
+      const v1::CreateOrganisationRequest req = CreateOrganisationRequestFor(data_, po);
       v1::CreateOrganisationResponse resp;
       auto ctx = NewContext();
       absl::Status s = FromGrpcStatus(stub_->CreateOrganisation(ctx.get(), req, &resp));
@@ -209,41 +203,32 @@ class Loader {
 
   absl::Status CreateObservers() {
     names_.assign(data_.observers.size(), "");
-    for (const Submission& sub : data_.submissions) {
-      // A submission is one note; the data set keeps each within the 1000-row limit.
-      for (std::size_t begin = 0; begin < sub.observers.size(); begin += 1000) {
-        const std::size_t end = std::min(sub.observers.size(), begin + 1000);
-        v1::BatchCreateObserversRequest req;
-        req.set_parent(ElectionName());
-        req.set_all_or_nothing(true);
-        req.set_request_id(begin == 0 ? sub.request_id : absl::StrCat(sub.request_id, "/", begin));
-        for (std::size_t i = begin; i < end; ++i) {
-          *req.add_requests()->mutable_observer() = data_.observers[sub.observers[i]].observer;
+    for (const ObserverBatch& batch : ObserverBatchesFor(data_)) {
+      const Submission& sub = *batch.submission;
+      const v1::BatchCreateObserversRequest& req = batch.request;
+      v1::BatchCreateObserversResponse resp;
+      auto ctx = NewContext();
+      const std::string what =
+          absl::StrCat("BatchCreateObservers ", sub.request_id, " (\"", sub.reference, "\")");
+      absl::Status s = FromGrpcStatus(stub_->BatchCreateObservers(ctx.get(), req, &resp));
+      if (!s.ok()) return Fail(what, s);
+      if (resp.results_size() != req.requests_size()) {
+        return Fail(
+            what, absl::InternalError(absl::StrCat("the response has ", resp.results_size(),
+                                                   " results for ", req.requests_size(), " rows")));
+      }
+      for (int r = 0; r < resp.results_size(); ++r) {
+        const std::size_t index = batch.observers[static_cast<std::size_t>(r)];
+        const auto& result = resp.results(r);
+        if (result.status().code() != 0) {
+          PrintRowError(absl::StrCat(what, " row ", r, " (", data_.observers[index].key, ")"),
+                        result.status());
+          return absl::UnknownError("batch row failed");
         }
-        v1::BatchCreateObserversResponse resp;
-        auto ctx = NewContext();
-        const std::string what =
-            absl::StrCat("BatchCreateObservers ", sub.request_id, " (\"", sub.reference, "\")");
-        absl::Status s = FromGrpcStatus(stub_->BatchCreateObservers(ctx.get(), req, &resp));
-        if (!s.ok()) return Fail(what, s);
-        if (resp.results_size() != req.requests_size()) {
-          return Fail(what, absl::InternalError(absl::StrCat("the response has ",
-                                                             resp.results_size(), " results for ",
-                                                             req.requests_size(), " rows")));
+        if (result.observer().name().empty()) {
+          return Fail(what, absl::InternalError(absl::StrCat("row ", r, " has no name")));
         }
-        for (int r = 0; r < resp.results_size(); ++r) {
-          const std::size_t index = sub.observers[begin + static_cast<std::size_t>(r)];
-          const auto& result = resp.results(r);
-          if (result.status().code() != 0) {
-            PrintRowError(absl::StrCat(what, " row ", r, " (", data_.observers[index].key, ")"),
-                          result.status());
-            return absl::UnknownError("batch row failed");
-          }
-          if (result.observer().name().empty()) {
-            return Fail(what, absl::InternalError(absl::StrCat("row ", r, " has no name")));
-          }
-          names_[index] = result.observer().name();
-        }
+        names_[index] = result.observer().name();
       }
     }
     std::cout << "observers: " << data_.observers.size() << " submissions recorded in "
@@ -268,11 +253,7 @@ class Loader {
       absl::Status s;
       v1::Observer result;
       if (p.target_status == v1::OBSERVER_STATUS_ACCREDITED) {
-        v1::AccreditObserverRequest req;
-        req.set_name(names_[i]);
-        *req.mutable_decision_time() = ToProto(p.decision_time);
-        req.set_decision_reference(p.decision_reference);
-        req.set_request_id(absl::StrCat(data_.election_id, "/accredit/", p.key));
+        const v1::AccreditObserverRequest req = AccreditRequestFor(data_, p, names_[i]);
         v1::AccreditObserverResponse resp;
         auto ctx = NewContext();
         s = FromGrpcStatus(stub_->AccreditObserver(ctx.get(), req, &resp));
@@ -281,12 +262,7 @@ class Loader {
         ++per_meeting[p.meeting].accredited;
         if (p.observer.test()) ++per_meeting[p.meeting].test;
       } else if (p.target_status == v1::OBSERVER_STATUS_REJECTED) {
-        v1::RejectObserverRequest req;
-        req.set_name(names_[i]);
-        *req.mutable_decision_time() = ToProto(p.decision_time);
-        req.set_decision_reference(p.decision_reference);
-        req.set_reason(p.reason);
-        req.set_request_id(absl::StrCat(data_.election_id, "/reject/", p.key));
+        const v1::RejectObserverRequest req = RejectRequestFor(data_, p, names_[i]);
         v1::RejectObserverResponse resp;
         auto ctx = NewContext();
         s = FromGrpcStatus(stub_->RejectObserver(ctx.get(), req, &resp));
