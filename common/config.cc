@@ -17,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "common/log.h"
 
 namespace observer {
 namespace {
@@ -209,14 +208,6 @@ void RequireAddressFlag(absl::string_view flag, absl::string_view address) {
   if (absl::Status status = ValidateListenAddress(address); !status.ok()) {
     ExitWithUsageError(absl::StrCat("--", flag, ": ", status.message()));
   }
-}
-
-void ApplyLogLevelFlag(absl::string_view level) {
-  LogLevel parsed;
-  if (!ParseLogLevel(level, &parsed)) {
-    ExitWithUsageError("--log-level: use debug, info, warning or error");
-  }
-  SetLogLevel(parsed);
 }
 
 }  // namespace observer

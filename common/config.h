@@ -42,11 +42,9 @@ std::string EnvVarName(absl::string_view env_prefix, absl::string_view flag_name
 // INVALID_ARGUMENT naming the problem otherwise.
 [[nodiscard]] absl::Status ValidateListenAddress(absl::string_view address);
 
-// Start-up checks shared by the services' mains: exit with a usage error naming `flag` when the
-// value is not a valid address (ValidateListenAddress) or log level (debug, info, warning,
-// error); the level is applied.
+// A start-up check shared by the services' mains: exits with a usage error naming `flag` when
+// the value is not a valid address (ValidateListenAddress).
 void RequireAddressFlag(absl::string_view flag, absl::string_view address);
-void ApplyLogLevelFlag(absl::string_view level);
 
 }  // namespace observer
 

@@ -12,6 +12,7 @@
 #include "common/country_codes.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/service_flags.h"
 #include "registry-service/src/api/registry_handler.h"
 #include "registry-service/src/changelog/watch_hub.h"
 #include "registry-service/src/domain/registry.h"
@@ -28,11 +29,6 @@ ABSL_FLAG(int32_t, watch_cache_events, 65536, "Recent change events kept in memo
 ABSL_FLAG(int32_t, commit_max_group, 256, "Most write requests committed in one transaction");
 ABSL_FLAG(absl::Duration, store_busy_timeout, absl::Seconds(5),
           "How long a write waits for a store lock held by another process");
-ABSL_FLAG(absl::Duration, drain_period, absl::Seconds(1),
-          "After SIGTERM, how long health reports NOT_SERVING before the server stops");
-ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
-          "How long in-flight calls get to finish at shutdown");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace {
 
@@ -56,7 +52,7 @@ std::string SqlitePath(const std::string& url) {
 int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "REGISTRY", kUsage);
-  observer::ApplyLogLevelFlag(absl::GetFlag(FLAGS_log_level));
+  observer::ApplyLogLevelFlag();
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);
   if (absl::GetFlag(FLAGS_changelog_retention) < 1) {
@@ -100,11 +96,7 @@ int main(int argc, char** argv) {
                                  {"store", absl::GetFlag(FLAGS_store)},
                                  {"head_revision", revisions->head},
                                  {"compact_revision", revisions->compact}});
-  observer::ServeOptions serve;
-  serve.service = "registry";
-  serve.listen = listen;
-  serve.drain_period = absl::GetFlag(FLAGS_drain_period);
-  serve.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  observer::ServeOptions serve = observer::ServeOptionsFromFlags("registry", listen);
   const int exit_code =
       observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
   // The store's writer publishes to the hub until its queue (e.g. a compaction) is drained:

@@ -14,6 +14,7 @@
 #include "common/country_codes.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/service_flags.h"
 #include "stats-service/src/aggregate/live_stats.h"
 #include "stats-service/src/aggregate/regions.h"
 #include "stats-service/src/api/stats_handler.h"
@@ -33,11 +34,6 @@ ABSL_FLAG(absl::Duration, reconnect_backoff_max, absl::Seconds(10),
           "Longest delay between reconnection attempts");
 ABSL_FLAG(absl::Duration, max_revision_wait, absl::Seconds(30),
           "Longest wait for a min_revision, whatever the call's deadline");
-ABSL_FLAG(absl::Duration, drain_period, absl::Seconds(1),
-          "After SIGTERM, how long health reports NOT_SERVING before the server stops");
-ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
-          "How long in-flight calls get to finish at shutdown");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace {
 
@@ -57,7 +53,7 @@ void RequirePositive(absl::Duration d, const char* flag) {
 int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "STATS", kUsage);
-  observer::ApplyLogLevelFlag(absl::GetFlag(FLAGS_log_level));
+  observer::ApplyLogLevelFlag();
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);
   const std::string registry = absl::GetFlag(FLAGS_registry);
@@ -116,11 +112,7 @@ int main(int argc, char** argv) {
                                  {"registry", registry},
                                  {"region_schemes", absl::GetFlag(FLAGS_region_schemes)}});
   subscriber.Start();
-  observer::ServeOptions serve;
-  serve.service = "stats";
-  serve.listen = listen;
-  serve.drain_period = absl::GetFlag(FLAGS_drain_period);
-  serve.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  observer::ServeOptions serve = observer::ServeOptionsFromFlags("stats", listen);
   serve.readiness = &readiness;
   const int exit_code =
       observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.Close(); });
