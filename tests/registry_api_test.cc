@@ -967,6 +967,204 @@ TEST_F(RegistryApiTest, BatchCreateAllOrNothing) {
   EXPECT_EQ(Head(), head + 6);
 }
 
+TEST_F(RegistryApiTest, BatchCreateDuplicateRowNamesTheExistingRecord) {
+  const std::string election = OpenElection();
+  auto first = NewObserverRequest(election, 400);
+  const rv1::Observer existing = MUST(client().CreateObserver(first)).observer();
+  rv1::BatchCreateObserversRequest batch;
+  batch.set_parent(election);
+  *batch.add_requests() = NewObserverRequest("", 401);
+  *batch.add_requests() = NewObserverRequest("", 402);
+  *batch.mutable_requests(1)->mutable_observer()->mutable_id_document() =
+      first.observer().id_document();
+  ASSERT_OK_AND_ASSIGN(auto resp, client().BatchCreateObservers(batch));
+  ASSERT_THAT(resp.results(), SizeIs(2));
+  EXPECT_EQ(resp.results(0).status().code(), 0);
+  EXPECT_THAT(resp.results(0).status().metadata(), IsEmpty());
+  const auto& dup = resp.results(1).status();
+  EXPECT_EQ(dup.code(), static_cast<int>(kAlreadyExists));
+  EXPECT_EQ(dup.reason(), "DUPLICATE_ID_DOCUMENT");
+  ASSERT_EQ(dup.metadata().count("existing"), 1u);
+  EXPECT_EQ(dup.metadata().at("existing"), existing.name());
+  EXPECT_EQ(dup.metadata().size(), 1u);
+  // The same metadata as the call-level error of CreateObserver.
+  auto same = NewObserverRequest(election, 403);
+  *same.mutable_observer()->mutable_id_document() = first.observer().id_document();
+  const absl::Status single = client().CreateObserver(same).status();
+  EXPECT_EQ(GetErrorDetails(single).metadata.at("existing"), existing.name());
+}
+
+TEST_F(RegistryApiTest, BatchCreateValidateOnlyCreatesNothing) {
+  const std::string election = OpenElection();
+  const int64_t head = Head();
+  rv1::BatchCreateObserversRequest batch;
+  batch.set_parent(election);
+  for (int i = 0; i < 3; ++i) *batch.add_requests() = NewObserverRequest("", 500 + i);
+  batch.set_validate_only(true);
+
+  rv1::WatchRequest watch;
+  watch.set_start_revision(head + 1);
+  auto stream = client().Watch(watch);
+  for (const bool all_or_nothing : {false, true}) {
+    batch.set_all_or_nothing(all_or_nothing);
+    ASSERT_OK_AND_ASSIGN(auto resp, client().BatchCreateObservers(batch));
+    ASSERT_THAT(resp.results(), SizeIs(3));
+    for (const auto& r : resp.results()) {
+      EXPECT_EQ(r.status().code(), 0) << r.status().ShortDebugString();
+      EXPECT_FALSE(r.has_observer());
+    }
+    EXPECT_EQ(resp.revision(), head);
+  }
+  EXPECT_EQ(Head(), head);
+  EXPECT_THAT(MUST(client().AllObservers(election)), IsEmpty());
+
+  // No event, no revision consumed: the next real write is head+1 and the first event seen.
+  batch.set_validate_only(false);
+  ASSERT_OK_AND_ASSIGN(auto real, client().BatchCreateObservers(batch));
+  EXPECT_EQ(real.revision(), head + 3);
+  EXPECT_EQ(real.results(0).observer().revision(), head + 1);
+  ASSERT_OK_AND_ASSIGN(auto events, stream->EventsThrough(head + 3, absl::Seconds(15)));
+  ASSERT_THAT(events, SizeIs(3));
+  EXPECT_EQ(events[0].revision(), head + 1);
+  EXPECT_EQ(events[0].name(), real.results(0).observer().name());
+  EXPECT_THAT(MUST(client().AllObservers(election)), SizeIs(3));
+}
+
+TEST_F(RegistryApiTest, BatchCreateValidateOnlyReportsRowsLikeARealCall) {
+  const std::string election = OpenElection();
+  const std::string kz2021 = CreateElection(Kz2021Election("kz-2021")).name();
+  auto first = NewObserverRequest(election, 600);
+  const rv1::Observer existing = MUST(client().CreateObserver(first)).observer();
+  const int64_t head = Head();
+  rv1::BatchCreateObserversRequest batch;
+  batch.set_parent(election);
+  for (int i = 0; i < 5; ++i) *batch.add_requests() = NewObserverRequest("", 610 + i);
+  batch.mutable_requests(1)->mutable_observer()->set_citizenship("XX");
+  batch.mutable_requests(2)->mutable_observer()->set_citizenship("KZ");
+  *batch.mutable_requests(3)->mutable_observer()->mutable_id_document() =
+      first.observer().id_document();
+  *batch.mutable_requests(4)->mutable_observer()->mutable_id_document() =
+      batch.requests(0).observer().id_document();
+  batch.set_validate_only(true);
+  ASSERT_OK_AND_ASSIGN(auto resp, client().BatchCreateObservers(batch));
+  ASSERT_THAT(resp.results(), SizeIs(5));
+  EXPECT_EQ(resp.revision(), head);
+  EXPECT_EQ(Head(), head);
+  for (const auto& r : resp.results()) EXPECT_FALSE(r.has_observer());
+  EXPECT_EQ(resp.results(0).status().code(), 0);
+  const auto& invalid = resp.results(1).status();
+  EXPECT_EQ(invalid.code(), static_cast<int>(kInvalidArgument));
+  ASSERT_THAT(invalid.field_violations(), SizeIs(1));
+  EXPECT_EQ(invalid.field_violations(0).field(), "observer.citizenship");
+  EXPECT_EQ(resp.results(2).status().code(), static_cast<int>(kFailedPrecondition));
+  EXPECT_EQ(resp.results(2).status().reason(), "HOST_COUNTRY_CITIZEN");
+  const auto& in_store = resp.results(3).status();
+  EXPECT_EQ(in_store.code(), static_cast<int>(kAlreadyExists));
+  EXPECT_EQ(in_store.reason(), "DUPLICATE_ID_DOCUMENT");
+  EXPECT_EQ(in_store.metadata().at("existing"), existing.name());
+  const auto& in_batch = resp.results(4).status();
+  EXPECT_EQ(in_batch.code(), static_cast<int>(kAlreadyExists));
+  EXPECT_EQ(in_batch.reason(), "DUPLICATE_ID_DOCUMENT");
+  EXPECT_EQ(in_batch.metadata().count("existing"), 0u) << "row 0's record was never created";
+  EXPECT_EQ(in_batch.metadata().at("existing_row"), "0");
+
+  // The real call: the same codes, reasons and fields per row.
+  batch.set_validate_only(false);
+  ASSERT_OK_AND_ASSIGN(auto real, client().BatchCreateObservers(batch));
+  ASSERT_THAT(real.results(), SizeIs(5));
+  for (int i = 0; i < 5; ++i) {
+    const auto& a = resp.results(i).status();
+    const auto& b = real.results(i).status();
+    EXPECT_EQ(a.code(), b.code()) << "row " << i;
+    EXPECT_EQ(a.reason(), b.reason()) << "row " << i;
+    ASSERT_EQ(a.field_violations_size(), b.field_violations_size()) << "row " << i;
+    for (int f = 0; f < a.field_violations_size(); ++f) {
+      EXPECT_EQ(a.field_violations(f).field(), b.field_violations(f).field()) << "row " << i;
+    }
+  }
+  EXPECT_EQ(real.results(4).status().metadata().at("existing"), real.results(0).observer().name());
+  EXPECT_EQ(real.revision(), head + 1);
+
+  // After the deadline: ACCREDITATION_CLOSED per row.
+  rv1::BatchCreateObserversRequest late;
+  late.set_parent(kz2021);
+  late.set_validate_only(true);
+  *late.add_requests() = NewObserverRequest("", 620);
+  *late.mutable_requests(0)->mutable_observer()->mutable_received_time() =
+      Ts("2021-01-05T00:00:00Z");
+  ASSERT_OK_AND_ASSIGN(auto closed, client().BatchCreateObservers(late));
+  EXPECT_EQ(closed.results(0).status().code(), static_cast<int>(kFailedPrecondition));
+  EXPECT_EQ(closed.results(0).status().reason(), "ACCREDITATION_CLOSED");
+  EXPECT_EQ(Head(), head + 1);
+}
+
+TEST_F(RegistryApiTest, BatchCreateValidateOnlyAllOrNothingFailsLikeARealCall) {
+  const std::string election = OpenElection();
+  auto first = NewObserverRequest(election, 700);
+  MUST(client().CreateObserver(first));
+  const int64_t head = Head();
+  rv1::BatchCreateObserversRequest batch;
+  batch.set_parent(election);
+  batch.set_all_or_nothing(true);
+  for (int i = 0; i < 3; ++i) *batch.add_requests() = NewObserverRequest("", 710 + i);
+
+  struct Case {
+    std::string what;
+    std::function<void(rv1::Observer&)> mutate;
+    absl::StatusCode code;
+    std::string reason;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"invalid", [](auto& o) { o.set_citizenship("XX"); }, kInvalidArgument, "VALIDATION_FAILED",
+       "requests[2].observer.citizenship"},
+      {"host country", [](auto& o) { o.set_citizenship("KZ"); }, kFailedPrecondition,
+       "HOST_COUNTRY_CITIZEN", "requests[2].observer.citizenship"},
+      {"duplicate in the store",
+       [&](auto& o) { *o.mutable_id_document() = first.observer().id_document(); }, kAlreadyExists,
+       "DUPLICATE_ID_DOCUMENT", "requests[2].observer.id_document"},
+      {"duplicate in the batch",
+       [&](auto& o) { *o.mutable_id_document() = batch.requests(0).observer().id_document(); },
+       kAlreadyExists, "DUPLICATE_ID_DOCUMENT", "requests[2].observer.id_document"},
+  };
+  for (const Case& c : cases) {
+    rv1::BatchCreateObserversRequest bad = batch;
+    c.mutate(*bad.mutable_requests(2)->mutable_observer());
+    bad.set_validate_only(true);
+    const absl::Status checked = client().BatchCreateObservers(bad).status();
+    bad.set_validate_only(false);
+    const absl::Status real = client().BatchCreateObservers(bad).status();
+    EXPECT_THAT(checked, StatusIs(c.code, c.reason)) << c.what;
+    EXPECT_EQ(checked.message(), real.message()) << c.what;
+    const ErrorDetails a = GetErrorDetails(checked);
+    const ErrorDetails b = GetErrorDetails(real);
+    EXPECT_EQ(a.reason, b.reason) << c.what;
+    EXPECT_EQ(a.metadata, b.metadata) << c.what;
+    ASSERT_THAT(a.violations, SizeIs(1)) << c.what;
+    EXPECT_EQ(a.violations[0].field, c.field) << c.what;
+    ASSERT_THAT(b.violations, SizeIs(1)) << c.what;
+    EXPECT_EQ(b.violations[0].field, c.field) << c.what;
+  }
+  EXPECT_EQ(Head(), head);
+  EXPECT_THAT(MUST(client().AllObservers(election)), SizeIs(1));
+}
+
+TEST_F(RegistryApiTest, BatchCreateValidateOnlyRefusesARequestId) {
+  const std::string election = OpenElection();
+  const int64_t head = Head();
+  rv1::BatchCreateObserversRequest batch;
+  batch.set_parent(election);
+  batch.set_validate_only(true);
+  batch.set_request_id("import-1");
+  *batch.add_requests() = NewObserverRequest("", 800);
+  EXPECT_THAT(client().BatchCreateObservers(batch), HasOnlyViolation("request_id"));
+  EXPECT_EQ(Head(), head);
+  // Nothing was recorded under the request_id.
+  batch.set_validate_only(false);
+  ASSERT_OK_AND_ASSIGN(auto resp, client().BatchCreateObservers(batch));
+  EXPECT_EQ(resp.revision(), head + 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pagination
 

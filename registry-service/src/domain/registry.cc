@@ -1,13 +1,12 @@
 #include "registry-service/src/domain/registry.h"
 
-#include <openssl/evp.h>
-
+#include <map>
 #include <set>
 
 #include "absl/random/random.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/digest.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -19,13 +18,6 @@ namespace {
 
 constexpr int kMaxBatchRows = 1000;
 constexpr size_t kMaxReasonLength = 1000;
-
-std::string Sha256Hex(absl::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
-}
 
 // Identifies a request's method and payload, without its request_id.
 std::string Fingerprint(absl::string_view method, const google::protobuf::Message& request) {
@@ -133,7 +125,35 @@ v1::BatchRowStatus RowStatus(const absl::Status& status) {
     out->set_field(fv.field);
     out->set_description(fv.description);
   }
+  row.mutable_metadata()->insert(d.metadata.begin(), d.metadata.end());
   return row;
+}
+
+// A duplicate identity document held by a record that an earlier row of the batch created:
+// the error names that row (metadata `existing_row`), and names the record only if it outlives
+// the call (`records_kept`), never a record that was rolled back.
+absl::Status NameBatchDuplicate(const absl::Status& status,
+                                const std::map<std::string, int>& created_by_row,
+                                bool records_kept) {
+  ErrorDetails d = GetErrorDetails(status);
+  if (d.reason != reason::kDuplicateIdDocument) return status;
+  const auto existing = d.metadata.find("existing");
+  if (existing == d.metadata.end()) return status;
+  const auto row = created_by_row.find(existing->second);
+  if (row == created_by_row.end()) return status;
+  d.metadata["existing_row"] = absl::StrCat(row->second);
+  std::string message(status.message());
+  if (!records_kept) {
+    d.metadata.erase("existing");
+    message =
+        absl::StrCat("requests[", row->second, "] of this batch has the same identity document");
+  }
+  return MakeError(status.code(), d.reason, message, d.metadata, d.violations);
+}
+
+// Returned inside the transaction of a validate_only batch to roll everything back.
+absl::Status ValidateOnlyRollback() {
+  return absl::AbortedError("validate_only: the batch is rolled back");
 }
 
 // Clears what a caller may not set on an observer.
@@ -646,6 +666,9 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
   DONE_ASSIGN_OR_RETURN(const std::string election_id, ParseElectionName(req.parent(), "parent"));
   Violations v;
   ValidateRequestId(req.request_id(), "request_id", v);
+  if (req.validate_only() && !req.request_id().empty()) {
+    v.Add("request_id", "must be empty with validate_only: nothing is recorded to replay");
+  }
   if (req.requests_size() == 0) v.Add("requests", "is empty");
   if (req.requests_size() > kMaxBatchRows) {
     v.Add("requests",
@@ -682,25 +705,50 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
       ctx, "BatchCreateObservers", req, req.request_id(),
       [=, this, &req](WriteTxn& txn,
                       const WriteInfo& info) -> absl::StatusOr<v1::BatchCreateObserversResponse> {
+        const bool validate_only = req.validate_only();
+        // Whether the records of good rows exist after the call.
+        const bool records_kept = !validate_only && !req.all_or_nothing();
         v1::BatchCreateObserversResponse out;
-        for (int i = 0; i < req.requests_size(); ++i) {
-          auto* result = out.add_results();
-          absl::Status status = row_status[i];
-          if (status.ok()) {
-            status = txn.Atomically([&]() -> absl::Status {
-              ASSIGN_OR_RETURN(*result->mutable_observer(),
-                               InsertObserver(txn, info, election_id, rows[i]));
-              return absl::OkStatus();
-            });
-          }
-          if (!status.ok()) {
-            if (req.all_or_nothing() || status.code() == absl::StatusCode::kNotFound) {
-              // Rolls back every row; the call's field paths name the row.
-              return PrefixFields(status, absl::StrCat("requests[", i, "]"));
+        // The records created by earlier rows (name → row), for duplicates within the batch.
+        std::map<std::string, int> created_by_row;
+        auto create_rows = [&]() -> absl::Status {
+          for (int i = 0; i < req.requests_size(); ++i) {
+            auto* result = out.add_results();
+            absl::Status status = row_status[i];
+            if (status.ok()) {
+              status = txn.Atomically([&]() -> absl::Status {
+                ASSIGN_OR_RETURN(*result->mutable_observer(),
+                                 InsertObserver(txn, info, election_id, rows[i]));
+                return absl::OkStatus();
+              });
             }
-            result->clear_observer();
+            if (status.ok()) {
+              created_by_row.emplace(result->observer().name(), i);
+            } else {
+              status = NameBatchDuplicate(status, created_by_row, records_kept);
+              if (req.all_or_nothing() || status.code() == absl::StatusCode::kNotFound) {
+                // Rolls back every row; the call's field paths name the row.
+                return PrefixFields(status, absl::StrCat("requests[", i, "]"));
+              }
+            }
+            // validate_only: no record is created, so no name is assigned.
+            if (!status.ok() || validate_only) result->clear_observer();
+            *result->mutable_status() = RowStatus(status);
           }
-          *result->mutable_status() = RowStatus(status);
+          return absl::OkStatus();
+        };
+        if (!validate_only) {
+          RETURN_IF_ERROR(create_rows());
+        } else {
+          // The rows are created as in a real call (later rows see earlier ones), then rolled
+          // back with everything they consumed: records, revisions, change events.
+          bool checked = false;
+          absl::Status status = txn.Atomically([&]() -> absl::Status {
+            RETURN_IF_ERROR(create_rows());
+            checked = true;
+            return ValidateOnlyRollback();
+          });
+          if (!checked) return status;
         }
         out.set_revision(txn.CurrentRevision());
         return out;

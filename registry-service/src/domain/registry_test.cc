@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -735,6 +736,260 @@ TEST_F(RegistryTest, BatchPerRowFieldPathsAreRelativeToTheRow) {
   EXPECT_EQ(r->results(2).status().reason(), reason::kHostCountryCitizen);
   EXPECT_THAT(fields(3), ElementsAre("observer.id_document"));
   EXPECT_EQ(r->results(3).status().reason(), reason::kDuplicateIdDocument);
+}
+
+// registry_service.proto: a DUPLICATE_ID_DOCUMENT row names the record holding the document.
+TEST_F(RegistryTest, BatchDuplicateRowCarriesTheExistingRecordInItsMetadata) {
+  CreateBasics();
+  const v1::Observer first = Create(NewObserver("M1"));
+  v1::BatchCreateObserversRequest batch;
+  batch.set_parent("elections/kz-2021");
+  *batch.add_requests()->mutable_observer() = NewObserver("M2");
+  *batch.add_requests()->mutable_observer() = NewObserver("M-1");  // Same document as `first`.
+  *batch.add_requests()->mutable_observer() = NewObserver("M 2");  // Same document as row 0.
+  absl::StatusOr<v1::BatchCreateObserversResponse> r = Call(&Registry::BatchCreateObservers, batch);
+  ASSERT_OK(r);
+  ASSERT_EQ(r->results_size(), 3);
+  EXPECT_EQ(r->results(0).status().code(), 0);
+  EXPECT_THAT(r->results(0).status().metadata(), IsEmpty());
+  const auto& against_store = r->results(1).status();
+  EXPECT_EQ(against_store.reason(), reason::kDuplicateIdDocument);
+  EXPECT_EQ(against_store.metadata().at("existing"), first.name());
+  EXPECT_EQ(against_store.metadata().count("existing_row"), 0u);
+  // Row 0's record exists after the call: both the record and the row are named.
+  const auto& within_batch = r->results(2).status();
+  EXPECT_EQ(within_batch.reason(), reason::kDuplicateIdDocument);
+  EXPECT_EQ(within_batch.metadata().at("existing"), r->results(0).observer().name());
+  EXPECT_EQ(within_batch.metadata().at("existing_row"), "0");
+  for (const auto& result : r->results()) {
+    for (const auto& [key, value] : result.status().metadata()) {
+      EXPECT_THAT(value, Not(HasSubstr("M2"))) << key;
+    }
+  }
+
+  // All or nothing: row 0's record is rolled back, so the call's error names the row only.
+  batch.set_all_or_nothing(true);
+  batch.mutable_requests(0)->mutable_observer()->mutable_id_document()->set_number("M3");
+  batch.mutable_requests(1)->mutable_observer()->mutable_id_document()->set_number("M4");
+  batch.mutable_requests(2)->mutable_observer()->mutable_id_document()->set_number("M-3");
+  const int64_t head = Head();
+  r = Call(&Registry::BatchCreateObservers, batch);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+  const ErrorDetails d = GetErrorDetails(r.status());
+  EXPECT_EQ(d.reason, reason::kDuplicateIdDocument);
+  EXPECT_EQ(d.metadata.count("existing"), 0u);
+  EXPECT_EQ(d.metadata.at("existing_row"), "0");
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("requests[0]"));
+  EXPECT_THAT(FieldsOf(r.status()), ElementsAre("requests[2].observer.id_document"));
+  EXPECT_EQ(Head(), head);
+}
+
+// --- Observers: validate_only batches --------------------------------------------------------
+
+v1::BatchCreateObserversRequest ValidateOnly(v1::BatchCreateObserversRequest batch) {
+  batch.set_validate_only(true);
+  return batch;
+}
+
+TEST_F(RegistryTest, BatchValidateOnlyChecksGoodRowsAndWritesNothing) {
+  CreateBasics();
+  const int64_t head = Head();
+  const size_t changes = Changes().size();
+  v1::BatchCreateObserversRequest batch;
+  batch.set_parent("elections/kz-2021");
+  *batch.add_requests()->mutable_observer() = NewObserver("V1");
+  *batch.add_requests()->mutable_observer() = NewObserver("V2");
+  for (const bool all_or_nothing : {false, true}) {
+    batch.set_all_or_nothing(all_or_nothing);
+    absl::StatusOr<v1::BatchCreateObserversResponse> r =
+        Call(&Registry::BatchCreateObservers, ValidateOnly(batch));
+    ASSERT_OK(r);
+    ASSERT_EQ(r->results_size(), 2);
+    for (const auto& result : r->results()) {
+      EXPECT_EQ(result.status().code(), 0) << result.status().ShortDebugString();
+      EXPECT_FALSE(result.has_observer()) << "no name is assigned";
+    }
+    EXPECT_EQ(r->revision(), head);
+    ExpectUnchanged(head, changes);
+    EXPECT_THAT(ListNames(), IsEmpty());
+  }
+
+  // Nothing was consumed: the real call gets the next revisions, then the same badge numbers.
+  absl::StatusOr<v1::BatchCreateObserversResponse> real =
+      Call(&Registry::BatchCreateObservers, batch);
+  ASSERT_OK(real);
+  EXPECT_EQ(real->revision(), head + 2);
+  EXPECT_EQ(real->results(0).observer().revision(), head + 1);
+  const std::vector<v1::ChangeEvent> events = Changes(head + 1);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].revision(), head + 1);
+  EXPECT_EQ(events[1].revision(), head + 2);
+  ASSERT_OK(Accredit(real->results(0).observer().name(), kStart));
+  EXPECT_EQ(Get(real->results(0).observer().name()).badge_number(), "0001");
+}
+
+TEST_F(RegistryTest, BatchValidateOnlyNotifiesNoCommitAndLeavesNoRevisionGap) {
+  std::vector<int64_t> committed;
+  std::mutex mu;
+  store_->SetCommitListener([&](std::vector<v1::ChangeEvent> events) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& e : events) committed.push_back(e.revision());
+  });
+  CreateBasics();
+  const int64_t head = Head();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(committed.size(), static_cast<size_t>(head));
+    committed.clear();
+  }
+  v1::BatchCreateObserversRequest batch;
+  batch.set_parent("elections/kz-2021");
+  *batch.add_requests()->mutable_observer() = NewObserver("G1");
+  *batch.add_requests()->mutable_observer() = NewObserver("G2");
+  absl::StatusOr<v1::BatchCreateObserversResponse> r =
+      Call(&Registry::BatchCreateObservers, ValidateOnly(batch));
+  ASSERT_OK(r);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_THAT(committed, IsEmpty()) << "no commit notification for a validate_only batch";
+  }
+  const v1::Observer next = Create(NewObserver("G3"));
+  EXPECT_EQ(next.revision(), head + 1);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_THAT(committed, ElementsAre(head + 1));
+  }
+  store_->SetCommitListener(nullptr);
+}
+
+TEST_F(RegistryTest, BatchValidateOnlyReportsBadRowsLikeARealCall) {
+  CreateBasics();
+  const v1::Observer existing = Create(NewObserver("X1"));
+  const int64_t head = Head();
+  const size_t changes = Changes().size();
+  v1::BatchCreateObserversRequest batch;
+  batch.set_parent("elections/kz-2021");
+  *batch.add_requests()->mutable_observer() = NewObserver("R1");
+  *batch.add_requests()->mutable_observer() = NewObserver("R2", "XX");  // Fails validation.
+  *batch.add_requests()->mutable_observer() = NewObserver("R3", "KZ");  // Host country.
+  *batch.add_requests()->mutable_observer() = NewObserver("X-1");       // Duplicate in the store.
+  *batch.add_requests()->mutable_observer() = NewObserver("R-1");       // Duplicate of row 0.
+  v1::Observer unknown = NewObserver("R6");
+  unknown.mutable_sending_body()->set_organisation("organisations/NOBODY");
+  *batch.add_requests()->mutable_observer() = unknown;
+  v1::Observer received = NewObserver("R7");
+  *received.mutable_received_time() = ToProto(kStart - absl::Hours(1));
+  *batch.add_requests()->mutable_observer() = received;  // Fine: before the deadline.
+
+  absl::StatusOr<v1::BatchCreateObserversResponse> r =
+      Call(&Registry::BatchCreateObservers, ValidateOnly(batch));
+  ASSERT_OK(r);
+  ASSERT_EQ(r->results_size(), 7);
+  ExpectUnchanged(head, changes);
+  EXPECT_EQ(r->revision(), head);
+  auto row = [&](int i) { return r->results(i).status(); };
+  EXPECT_EQ(row(0).code(), 0);
+  EXPECT_EQ(row(1).reason(), reason::kValidationFailed);
+  EXPECT_EQ(row(2).reason(), reason::kHostCountryCitizen);
+  EXPECT_EQ(row(3).reason(), reason::kDuplicateIdDocument);
+  EXPECT_EQ(row(3).metadata().at("existing"), existing.name());
+  EXPECT_EQ(row(4).reason(), reason::kDuplicateIdDocument);
+  EXPECT_EQ(row(4).metadata().count("existing"), 0u) << "row 0's record was never created";
+  EXPECT_EQ(row(4).metadata().at("existing_row"), "0");
+  EXPECT_EQ(row(5).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(row(6).code(), 0);
+  for (const auto& result : r->results()) EXPECT_FALSE(result.has_observer());
+
+  // The real call gives the same statuses (row 4 also names row 0's record, which it keeps).
+  absl::StatusOr<v1::BatchCreateObserversResponse> real =
+      Call(&Registry::BatchCreateObservers, batch);
+  ASSERT_OK(real);
+  ASSERT_EQ(real->results_size(), 7);
+  for (int i = 0; i < 7; ++i) {
+    v1::BatchRowStatus checked = r->results(i).status();
+    v1::BatchRowStatus done = real->results(i).status();
+    if (i == 4) {
+      EXPECT_EQ(done.metadata().at("existing"), real->results(0).observer().name());
+      done.clear_message();
+      done.mutable_metadata()->erase("existing");
+      checked.clear_message();
+    }
+    EXPECT_TRUE(Same(checked, done))
+        << "row " << i << ": " << checked.ShortDebugString() << " vs " << done.ShortDebugString();
+  }
+  EXPECT_EQ(real->revision(), head + 2);
+
+  // After the deadline, the validate_only check fails each row like a real call.
+  SetNow(kDeadline + absl::Hours(1));
+  v1::BatchCreateObserversRequest closed;
+  closed.set_parent("elections/kz-2021");
+  *closed.add_requests()->mutable_observer() = NewObserver("C1");
+  r = Call(&Registry::BatchCreateObservers, ValidateOnly(closed));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->results(0).status().reason(), reason::kAccreditationClosed);
+  EXPECT_EQ(r->results(0).status().metadata().count("deadline"), 1u);
+}
+
+TEST_F(RegistryTest, BatchValidateOnlyAllOrNothingFailsLikeARealCall) {
+  CreateBasics();
+  const v1::Observer existing = Create(NewObserver("A1"));
+  const int64_t head = Head();
+  const size_t changes = Changes().size();
+  v1::BatchCreateObserversRequest batch;
+  batch.set_parent("elections/kz-2021");
+  batch.set_all_or_nothing(true);
+  *batch.add_requests()->mutable_observer() = NewObserver("A2");
+  *batch.add_requests()->mutable_observer() = NewObserver("A3", "XX");
+  absl::StatusOr<v1::BatchCreateObserversResponse> checked =
+      Call(&Registry::BatchCreateObservers, ValidateOnly(batch));
+  absl::StatusOr<v1::BatchCreateObserversResponse> real =
+      Call(&Registry::BatchCreateObservers, batch);
+  EXPECT_EQ(checked.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldsOf(checked.status()), ElementsAre("requests[1].observer.citizenship"));
+  EXPECT_EQ(checked.status(), real.status());
+
+  // Errors found against the store: a duplicate in the store, a duplicate within the batch,
+  // the host country.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"A-1", "DE"}, {"A-2", "DE"}, {"A4", "KZ"}};
+  for (const auto& [document, citizenship] : cases) {
+    *batch.mutable_requests(1)->mutable_observer() = NewObserver(document, citizenship);
+    checked = Call(&Registry::BatchCreateObservers, ValidateOnly(batch));
+    real = Call(&Registry::BatchCreateObservers, batch);
+    EXPECT_FALSE(checked.ok()) << document;
+    EXPECT_EQ(checked.status(), real.status()) << document;
+    EXPECT_THAT(FieldsOf(checked.status()), ElementsAre(::testing::StartsWith("requests[1]")));
+  }
+  EXPECT_EQ(GetErrorDetails(checked.status()).reason, reason::kHostCountryCitizen);
+  ExpectUnchanged(head, changes);
+
+  // An unknown election is the call's error, as in a real call.
+  v1::BatchCreateObserversRequest nowhere = ValidateOnly(batch);
+  nowhere.set_parent("elections/kz-1999");
+  EXPECT_EQ(Call(&Registry::BatchCreateObservers, nowhere).status().code(),
+            absl::StatusCode::kNotFound);
+  ExpectUnchanged(head, changes);
+  EXPECT_THAT(ListNames(), ElementsAre(existing.name()));
+}
+
+TEST_F(RegistryTest, BatchValidateOnlyRefusesARequestId) {
+  CreateBasics();
+  const int64_t head = Head();
+  v1::BatchCreateObserversRequest batch;
+  batch.set_parent("elections/kz-2021");
+  batch.set_validate_only(true);
+  batch.set_request_id("import-1");
+  *batch.add_requests()->mutable_observer() = NewObserver("Q1");
+  absl::StatusOr<v1::BatchCreateObserversResponse> r = Call(&Registry::BatchCreateObservers, batch);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldsOf(r.status()), ElementsAre("request_id"));
+  ExpectUnchanged(head, Changes().size());
+
+  // The request_id is still free for the real call.
+  batch.set_validate_only(false);
+  r = Call(&Registry::BatchCreateObservers, batch);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->revision(), head + 1);
 }
 
 // --- Observers: lifecycle -------------------------------------------------------------------
