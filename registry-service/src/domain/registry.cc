@@ -4,8 +4,10 @@
 #include <set>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/digest.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
