@@ -33,6 +33,7 @@
 #include "observer/registry/v1/registry_service.grpc.pb.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
 #include "tools/example-data/kz2021_dataset.h"
+#include "tools/observerctl/output.h"
 
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "Address of registry-service (host:port).");
 ABSL_FLAG(std::string, stats, "127.0.0.1:50052", "Address of stats-service (host:port).");
@@ -53,15 +54,7 @@ constexpr absl::string_view kOrgPrefix = "organisations/";
 
 // Prints a failed call with its code, reason, metadata and field violations.
 void PrintError(absl::string_view what, const absl::Status& status) {
-  std::cerr << "error: " << what << " failed: " << absl::StatusCodeToString(status.code());
-  if (!status.message().empty()) std::cerr << ": " << status.message();
-  std::cerr << "\n";
-  const ErrorDetails d = GetErrorDetails(status);
-  if (!d.reason.empty()) std::cerr << "  reason: " << d.reason << "\n";
-  for (const auto& [k, v] : d.metadata) std::cerr << "  " << k << ": " << v << "\n";
-  for (const auto& v : d.violations) {
-    std::cerr << "  field " << v.field << ": " << v.description << "\n";
-  }
+  std::cerr << ctl::DescribeError(absl::StrCat(what, " failed"), status);
 }
 
 void PrintRowError(absl::string_view what, const v1::BatchRowStatus& row) {
@@ -84,59 +77,7 @@ std::unique_ptr<grpc::ClientContext> NewContext() {
 // --------------------------------------------------------------------------------------------
 // Output.
 
-// Display width of UTF-8 text: one column per code point (enough for the names printed here).
-std::size_t Width(absl::string_view s) {
-  std::size_t n = 0;
-  for (char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-class Table {
- public:
-  // `right` marks the columns aligned to the right (numbers).
-  Table(std::vector<std::string> header, std::vector<bool> right)
-      : header_(std::move(header)), right_(std::move(right)) {}
-  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void AddRule() { rows_.push_back({}); }
-
-  void Print(std::ostream& out) const {
-    std::vector<std::size_t> width(header_.size(), 0);
-    auto measure = [&width](const std::vector<std::string>& row) {
-      for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], Width(row[i]));
-    };
-    measure(header_);
-    for (const auto& row : rows_) measure(row);
-    std::size_t total = 0;
-    for (std::size_t w : width) total += w;
-    total += 2 * (width.size() - 1);
-    auto print = [&](const std::vector<std::string>& row) {
-      std::string line = "  ";
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        const std::string pad(width[i] - Width(row[i]), ' ');
-        if (i > 0) line += "  ";
-        line += right_[i] ? pad + row[i] : row[i] + pad;
-      }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      out << line << "\n";
-    };
-    print(header_);
-    out << "  " << std::string(total, '-') << "\n";
-    for (const auto& row : rows_) {
-      if (row.empty()) {
-        out << "  " << std::string(total, '-') << "\n";
-      } else {
-        print(row);
-      }
-    }
-  }
-
- private:
-  std::vector<std::string> header_;
-  std::vector<bool> right_;
-  std::vector<std::vector<std::string>> rows_;
-};
+using ctl::Table;
 
 std::string Plural(int n, absl::string_view one, absl::string_view many) {
   return absl::StrCat(n, " ", n == 1 ? one : many);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "tools/observerctl/output.h"
 #include "tools/observerctl/values.h"
 
 namespace observer::ctl {
@@ -130,13 +131,7 @@ void Connection::ReportFailure(Service service, absl::string_view method,
         << " did not answer within " << absl::FormatDuration(options_.timeout) << " (--timeout)\n";
     return;
   }
-  err << "error: " << method << ": " << absl::StatusCodeToString(s.code());
-  if (!s.message().empty()) err << ": " << s.message();
-  err << "\n";
-  const ErrorDetails d = GetErrorDetails(s);
-  if (!d.reason.empty()) err << "  reason: " << d.reason << "\n";
-  for (const auto& [k, v] : d.metadata) err << "  " << k << ": " << v << "\n";
-  for (const auto& v : d.violations) err << "  field " << v.field << ": " << v.description << "\n";
+  err << DescribeError(method, s);
 }
 
 }  // namespace observer::ctl

@@ -42,17 +42,6 @@ absl::Status SetIdType(Observer& o, absl::string_view text) {
   return absl::OkStatus();
 }
 
-absl::Status SetInstant(google::protobuf::Timestamp* ts, absl::string_view text) {
-  if (absl::StripAsciiWhitespace(text).empty()) {
-    ts->Clear();
-    return absl::OkStatus();
-  }
-  absl::StatusOr<google::protobuf::Timestamp> t = ParseInstant(text);
-  if (!t.ok()) return t.status();
-  *ts = *t;
-  return absl::OkStatus();
-}
-
 absl::Status Ignore(Observer&, absl::string_view) { return absl::OkStatus(); }
 
 const std::vector<ObserverColumn>* BuildColumns() {
@@ -186,7 +175,10 @@ const std::vector<ObserverColumn>* BuildColumns() {
        [](const Observer& o) { return o.submission_reference(); }},
       {"received_time", K::kSubmission, false, false, "", "TIME",
        "when the submission was received, RFC 3339 (default: now)",
-       [](Observer& o, absl::string_view t) { return SetInstant(o.mutable_received_time(), t); },
+       [](Observer& o, absl::string_view t) {
+         return SetInstantField(o, &Observer::mutable_received_time, &Observer::clear_received_time,
+                                t);
+       },
        [](const Observer& o) { return FormatInstant(o.received_time()); }},
       {"tags", K::kSubmission, false, false, "tags", "LIST", "comma-separated labels",
        [](Observer& o, absl::string_view t) {
@@ -215,7 +207,10 @@ const std::vector<ObserverColumn>* BuildColumns() {
        },
        [](const Observer& o) { return o.badge_number(); }},
       {"decision_time", K::kDecision, false, false, "", "TIME", "when the status was decided",
-       [](Observer& o, absl::string_view t) { return SetInstant(o.mutable_decision_time(), t); },
+       [](Observer& o, absl::string_view t) {
+         return SetInstantField(o, &Observer::mutable_decision_time, &Observer::clear_decision_time,
+                                t);
+       },
        [](const Observer& o) { return FormatInstant(o.decision_time()); }},
       {"decision_reference", K::kDecision, false, false, "", "REF", "the commission's resolution",
        [](Observer& o, absl::string_view t) {

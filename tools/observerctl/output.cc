@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/errors.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -160,6 +161,19 @@ std::string ToJson(const google::protobuf::Message& message, bool pretty) {
 
 void PrintFields(const google::protobuf::Message& message, std::ostream& out) {
   Flatten(message, "", out);
+}
+
+std::string DescribeError(absl::string_view what, const absl::Status& status) {
+  std::string out = absl::StrCat("error: ", what, ": ", absl::StatusCodeToString(status.code()));
+  if (!status.message().empty()) absl::StrAppend(&out, ": ", status.message());
+  absl::StrAppend(&out, "\n");
+  const ErrorDetails d = GetErrorDetails(status);
+  if (!d.reason.empty()) absl::StrAppend(&out, "  reason: ", d.reason, "\n");
+  for (const auto& [k, v] : d.metadata) absl::StrAppend(&out, "  ", k, ": ", v, "\n");
+  for (const auto& v : d.violations) {
+    absl::StrAppend(&out, "  field ", v.field, ": ", v.description, "\n");
+  }
+  return out;
 }
 
 std::string ShareBar(double share, double max_share, int width) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 
@@ -37,6 +38,10 @@ std::string ToJson(const google::protobuf::Message& message, bool pretty = false
 // One "path: value" line per set field, nested messages flattened with '.' ("id_document.number"),
 // enums as short names, timestamps in RFC 3339 and dates as YYYY-MM-DD.
 void PrintFields(const google::protobuf::Message& message, std::ostream& out);
+
+// A failed call for people: "error: WHAT: CODE: message", then the reason, each metadata entry
+// and each field violation on its own indented line.
+std::string DescribeError(absl::string_view what, const absl::Status& status);
 
 // A bar of `width` cells for share / max_share, in eighths of a cell.
 std::string ShareBar(double share, double max_share, int width);

@@ -114,17 +114,6 @@ google::protobuf::FieldMask ToMask(const std::set<std::string>& paths) {
   return mask;
 }
 
-absl::Status SetTimestamp(google::protobuf::Timestamp* ts, const std::string& text) {
-  if (text.empty()) {
-    ts->Clear();
-    return absl::OkStatus();
-  }
-  absl::StatusOr<google::protobuf::Timestamp> t = ParseInstant(text);
-  if (!t.ok()) return t.status();
-  *ts = *t;
-  return absl::OkStatus();
-}
-
 // --- Elections --------------------------------------------------------------------------------
 
 std::vector<FieldFlag<v1::Election>> ElectionFlags() {
@@ -168,11 +157,17 @@ std::vector<FieldFlag<v1::Election>> ElectionFlags() {
        }},
       {{"opens-time", "TIME", "when submissions start being accepted (RFC 3339; empty: no bound)"},
        "accreditation_opens_time",
-       [](E& e, Values v) { return SetTimestamp(e.mutable_accreditation_opens_time(), v.back()); }},
+       [](E& e, Values v) {
+         return SetInstantField(e, &E::mutable_accreditation_opens_time,
+                                &E::clear_accreditation_opens_time, v.back());
+       }},
       {{"deadline", "TIME",
         "accreditation deadline (RFC 3339); default 18:00 local on voting day minus 6 days"},
        "accreditation_deadline",
-       [](E& e, Values v) { return SetTimestamp(e.mutable_accreditation_deadline(), v.back()); }},
+       [](E& e, Values v) {
+         return SetInstantField(e, &E::mutable_accreditation_deadline,
+                                &E::clear_accreditation_deadline, v.back());
+       }},
       {{"state", "STATE", "scheduled, held or cancelled"},
        "state",
        [](E& e, Values v) {

@@ -44,6 +44,20 @@ std::string FormatDate(const google::type::Date& date);
 
 // RFC 3339 with a zone ("2021-01-04T12:00:00Z", "2021-01-04T18:00:00+06:00").
 absl::StatusOr<google::protobuf::Timestamp> ParseInstant(absl::string_view text);
+// Sets a Timestamp field of `m` from RFC 3339 text; "" clears the field (absent, not zero).
+template <typename M>
+absl::Status SetInstantField(M& m, google::protobuf::Timestamp* (M::*mutable_field)(),
+                             void (M::*clear_field)(), absl::string_view text) {
+  if (text.find_first_not_of(" \t") == absl::string_view::npos) {
+    (m.*clear_field)();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<google::protobuf::Timestamp> t = ParseInstant(text);
+  if (!t.ok()) return t.status();
+  *(m.*mutable_field)() = *t;
+  return absl::OkStatus();
+}
+
 // RFC 3339 in UTC; "" for an unset (zero) timestamp.
 std::string FormatInstant(const google::protobuf::Timestamp& ts);
 

@@ -27,9 +27,10 @@ const v1::Observer* ObserverOf(const v1::ResourceImage& image) {
 }
 
 std::string EventLine(const v1::ChangeEvent& e, bool initial) {
-  std::string line = absl::StrCat(e.revision(), "  ", FormatInstant(e.commit_time()), "  ",
-                                  initial ? "initial" : EnumText(e.type()), "  ",
-                                  KindText(e.kind()), "  ", e.name());
+  std::string line = absl::StrCat(e.revision(), "  ");
+  if (e.has_commit_time()) absl::StrAppend(&line, FormatInstant(e.commit_time()), "  ");
+  absl::StrAppend(&line, initial ? "initial" : EnumText(e.type()), "  ", KindText(e.kind()), "  ",
+                  e.name());
   const v1::Observer* before = ObserverOf(e.before());
   const v1::Observer* after = ObserverOf(e.after());
   if (after != nullptr && (before == nullptr || before->status() != after->status())) {
