@@ -235,8 +235,8 @@ ParseResult CommandLine::Parse(
       }
     }
     if (spec.required) {
-      result.error =
-          absl::StrCat("missing flag '", Spell(spec.name), " ", spec.value_name, "'", usage_hint);
+      result.error = absl::StrCat("missing flag '", Spell(spec.name), spec.boolean() ? "" : " ",
+                                  spec.value_name, "'", usage_hint);
       return false;
     }
     if (!spec.default_value.empty()) inv.values[spec.name].push_back(spec.default_value);

@@ -74,6 +74,7 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view text) {
   bool in_record = false;   // Something of the current record has been read.
   bool quoted = false;      // Inside a quoted field.
   bool was_quoted = false;  // The current field was quoted (only a delimiter may follow).
+  bool any_quote = false;   // The current record has a quoted field (so it is not blank).
   int line = 1;
   int quote_line = 0;
   auto end_field = [&]() {
@@ -83,10 +84,11 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view text) {
   };
   auto end_record = [&]() {
     end_field();
-    const bool blank = record.fields.size() == 1 && record.fields[0].empty();
+    const bool blank = record.fields.size() == 1 && record.fields[0].empty() && !any_quote;
     if (!blank) records.push_back(std::move(record));
     record = CsvRecord{};
     in_record = false;
+    any_quote = false;
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -127,6 +129,7 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view text) {
                          ": a '\"' inside an unquoted field; quote the field and double the '\"'"));
       }
       quoted = true;
+      any_quote = true;
       quote_line = line;
     } else {
       field += c;
@@ -141,6 +144,8 @@ absl::StatusOr<std::vector<CsvRecord>> ParseCsv(absl::string_view text) {
 }
 
 std::string CsvLine(const std::vector<std::string>& fields) {
+  // A lone empty field is written quoted, or the line would read as blank.
+  if (fields.size() == 1 && fields[0].empty()) return "\"\"\n";
   std::string out;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) out += ',';

@@ -74,13 +74,16 @@ absl::StatusOr<google::protobuf::Timestamp> ParseInstant(absl::string_view text)
   absl::Time t;
   std::string error;
   const std::string s(absl::StripAsciiWhitespace(text));
-  if (!absl::ParseTime(absl::RFC3339_full, s, &t, &error)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text,
-                     "' is not an RFC 3339 instant such as 2021-01-04T12:00:00Z or "
-                     "2021-01-04T18:00:00+06:00"));
+  // absl also accepts "infinite-future"/"infinite-past" and years a Timestamp cannot hold.
+  if (absl::ParseTime(absl::RFC3339_full, s, &t, &error) && t != absl::InfiniteFuture() &&
+      t != absl::InfinitePast()) {
+    const int64_t year = absl::ToCivilSecond(t, absl::UTCTimeZone()).year();
+    if (year >= 1 && year <= 9999) return ToProto(t);
   }
-  return ToProto(t);
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text,
+                   "' is not an RFC 3339 instant (years 1 to 9999) such as 2021-01-04T12:00:00Z or "
+                   "2021-01-04T18:00:00+06:00"));
 }
 
 std::string FormatInstant(const google::protobuf::Timestamp& ts) {
@@ -109,7 +112,8 @@ std::vector<std::string> SplitList(absl::string_view text) {
 
 absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view text) {
   absl::Duration d;
-  if (!absl::ParseDuration(absl::StripAsciiWhitespace(text), &d) || d <= absl::ZeroDuration()) {
+  if (!absl::ParseDuration(absl::StripAsciiWhitespace(text), &d) || d <= absl::ZeroDuration() ||
+      d == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", text, "' is not a positive duration such as 500ms, 30s or 2m"));
   }
