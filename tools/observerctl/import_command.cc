@@ -103,6 +103,10 @@ class Importer {
             absl::StrCat("--batch-size: '", size, "' is not a number from 1 to ", kMaxBatchSize));
       }
     }
+    if (!absl::SimpleAtoi(inv_.Get("max-errors"), &max_errors_) || max_errors_ < 0) {
+      return UsageError(
+          absl::StrCat("--max-errors: '", inv_.Get("max-errors"), "' is not a number >= 0"));
+    }
     const std::string progress = inv_.Get("progress");
     if (progress != "auto" && progress != "always" && progress != "never") {
       return UsageError(
@@ -512,12 +516,17 @@ class Importer {
   }
 
   int Report() {
-    int64_t created = 0, existing = 0, refused = 0, decided = 0;
+    int64_t created = 0, existing = 0, refused = 0, decided = 0, shown = 0, hidden = 0;
     for (const Row& r : rows_) {
-      for (const Problem& p : r.problems) {
-        std::cout << "row " << r.number << " (line " << r.line
-                  << "): " << (p.column == "-" ? "" : absl::StrCat(p.column, ": ")) << p.message
-                  << "\n";
+      if (!r.problems.empty() && max_errors_ > 0 && shown >= max_errors_) {
+        ++hidden;
+      } else if (!r.problems.empty()) {
+        ++shown;
+        for (const Problem& p : r.problems) {
+          std::cout << "row " << r.number << " (line " << r.line
+                    << "): " << (p.column == "-" ? "" : absl::StrCat(p.column, ": ")) << p.message
+                    << "\n";
+        }
       }
       switch (r.state) {
         case Row::State::kCreated:
@@ -533,6 +542,9 @@ class Importer {
           break;
       }
       if (r.decided) ++decided;
+    }
+    if (hidden > 0) {
+      std::cout << "... and " << hidden << " more rows with problems (--max-errors 0 shows all)\n";
     }
     const int64_t total = static_cast<int64_t>(rows_.size());
     std::cout << "import: " << total << (total == 1 ? " row" : " rows") << ": ";
@@ -562,6 +574,7 @@ class Importer {
   bool skip_bad_rows_ = false;
   bool dry_run_ = false;
   int batch_size_ = kDefaultBatchSize;
+  int64_t max_errors_ = 0;
   int64_t start_revision_ = 0;
   int64_t undecided_ = 0;
   std::atomic<int64_t> changes_{0};  // Status changes made by this run.
@@ -583,7 +596,9 @@ std::vector<CommandSpec> ImportCommands() {
             {"batch-size", "N", "rows per call (1 to 1000)", false, false, "",
              absl::StrCat(kDefaultBatchSize)},
             {"progress", "WHEN", "auto (a bar on a terminal), always or never", false, false, "",
-             "auto"}},
+             "auto"},
+            {"max-errors", "N", "report the problems of at most N rows (0: all)", false, false, "",
+             "100"}},
            "The file is UTF-8 CSV with a header row; docs/observerctl.md lists the columns.\n"
            "By default the import is all or nothing: every row is checked first, and if any row "
            "is refused\nnothing is created. Running the same import again creates nothing twice: "
