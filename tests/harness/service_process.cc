@@ -1,10 +1,8 @@
 #include "tests/harness/service_process.h"
 
-#include <fcntl.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,64 +18,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "tests/harness/command.h"
 
 namespace observer::testing {
 namespace {
 
-// Forks and execs argv with stdout+stderr going to a new pipe; returns the read end.
+// Forks and execs argv with stdin from /dev/null and stdout+stderr going to a new pipe; returns
+// the read end.
 absl::Status Spawn(const std::vector<std::string>& argv, absl::string_view unknown_binary_message,
                    pid_t* pid, int* read_fd) {
-  if (argv.empty() || argv[0].empty()) {
-    return absl::FailedPreconditionError(unknown_binary_message);
-  }
-  if (access(argv[0].c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot execute ", argv[0], ": ", std::strerror(errno)));
-  }
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
-  }
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return absl::InternalError(absl::StrCat("open /dev/null: ", std::strerror(errno)));
-  }
-  // Everything the child needs is prepared before fork(): after it only async-signal-safe
-  // calls are allowed (the parent has gRPC threads).
-  std::vector<char*> cargv;
-  cargv.reserve(argv.size() + 1);
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  const pid_t parent = getpid();
-
-  pid_t child = fork();
-  if (child < 0) {
-    int err = errno;
-    close(fds[0]);
-    close(fds[1]);
-    close(devnull);
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
-  }
-  if (child == 0) {
-    // Die with the test process, so a crashed test leaves no server behind.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(126);
-    dup2(devnull, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    execv(cargv[0], cargv.data());
-    static const char kMsg[] = "harness: execv failed\n";
-    ssize_t ignored = write(2, kMsg, sizeof(kMsg) - 1);
-    (void)ignored;
-    _exit(127);
-  }
-  close(fds[1]);
-  close(devnull);
-  *pid = child;
-  *read_fd = fds[0];
-  return absl::OkStatus();
+  CommandOptions options;
+  options.merge_stderr = true;
+  options.own_process_group = false;
+  int stdin_fd = -1, stderr_fd = -1;
+  return SpawnProcess(argv, options, unknown_binary_message, pid, &stdin_fd, read_fd, &stderr_fd);
 }
 
 std::optional<std::string> ParseServingAddress(const std::string& line) {
@@ -107,46 +61,14 @@ std::string ExitResult::Describe() const {
 }
 
 absl::StatusOr<ExitResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout) {
-  pid_t pid = -1;
-  int fd = -1;
-  if (absl::Status s = Spawn(argv, "binary unknown", &pid, &fd); !s.ok()) return s;
-  std::string output;
-  std::thread reader([fd, &output] {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      output.append(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-  });
+  CommandOptions options;
+  options.merge_stderr = true;
+  options.timeout = timeout;
+  absl::StatusOr<CommandResult> run = RunCommand(argv, options);
+  if (!run.ok()) return run.status();
   ExitResult result;
-  absl::Time deadline = absl::Now() + timeout;
-  bool timed_out = false;
-  for (;;) {
-    int st = 0;
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid) {
-      result.wait_status = st;
-      break;
-    }
-    if (absl::Now() > deadline) {
-      timed_out = true;
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      result.wait_status = st;
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  reader.join();
-  result.output = std::move(output);
-  if (timed_out) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(absl::StrJoin(argv, " "), " did not exit within ",
-                     absl::FormatDuration(timeout), "; output:\n", result.output));
-  }
+  result.wait_status = run->wait_status;
+  result.output = std::move(run->stdout_text);
   return result;
 }
 

@@ -7,6 +7,8 @@
 // broken server fails the test instead of hanging it. Everything the process writes to
 // stderr/stdout is kept, over all runs, for assertions and failure messages.
 //
+// The fork/exec is SpawnProcess (command.h), shared with RunCommand and RunToExit.
+//
 // Processes must be started from the test's main thread: a child dies with the thread that
 // forked it (PR_SET_PDEATHSIG), so a crashed test leaves no server behind.
 #ifndef OBSERVER_TESTS_HARNESS_SERVICE_PROCESS_H_
@@ -41,7 +43,7 @@ struct ExitResult {
 };
 
 // Runs `argv` (argv[0] is the binary path) with a time limit; on timeout it is killed and an
-// error returned.
+// error returned. RunCommand (command.h) with stdout and stderr interleaved.
 absl::StatusOr<ExitResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout);
 
 // Polls `done` every `interval` until it returns true (true) or `timeout` passes (false, after

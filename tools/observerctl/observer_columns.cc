@@ -121,12 +121,14 @@ const std::vector<ObserverColumn>* BuildColumns() {
       {"email", K::kSubmission, false, true, "contact", "EMAIL", "e-mail address",
        [](Observer& o, absl::string_view t) {
          o.mutable_contact()->set_email(std::string(absl::StripAsciiWhitespace(t)));
+         if (o.contact().email().empty() && o.contact().phone().empty()) o.clear_contact();
          return absl::OkStatus();
        },
        [](const Observer& o) { return o.contact().email(); }},
       {"phone", K::kSubmission, false, true, "contact", "PHONE", "telephone number",
        [](Observer& o, absl::string_view t) {
          o.mutable_contact()->set_phone(std::string(absl::StripAsciiWhitespace(t)));
+         if (o.contact().email().empty() && o.contact().phone().empty()) o.clear_contact();
          return absl::OkStatus();
        },
        [](const Observer& o) { return o.contact().phone(); }},
