@@ -70,13 +70,10 @@ constexpr char kExampleElection[] = "elections/kz-2021-majilis";
 
 // The observerctl binary: $OBSERVERCTL_BINARY if set, else the path CMake compiled in.
 std::string ObserverctlBinary() {
-  if (const char* env = std::getenv("OBSERVERCTL_BINARY"); env != nullptr && *env != '\0') {
-    return env;
-  }
 #ifdef OBSERVERCTL_BINARY
-  return OBSERVERCTL_BINARY;
+  return BinaryPath("OBSERVERCTL_BINARY", OBSERVERCTL_BINARY);
 #else
-  return "";
+  return BinaryPath("OBSERVERCTL_BINARY", "");
 #endif
 }
 

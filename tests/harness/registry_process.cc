@@ -1,18 +1,14 @@
 #include "tests/harness/registry_process.h"
 
-#include <cstdlib>
 #include <utility>
 
 namespace observer::testing {
 
 std::string RegistryServiceBinary() {
-  if (const char* env = std::getenv("REGISTRY_SERVICE_BINARY"); env != nullptr && *env != '\0') {
-    return env;
-  }
 #ifdef REGISTRY_SERVICE_BINARY
-  return REGISTRY_SERVICE_BINARY;
+  return BinaryPath("REGISTRY_SERVICE_BINARY", REGISTRY_SERVICE_BINARY);
 #else
-  return "";
+  return BinaryPath("REGISTRY_SERVICE_BINARY", "");
 #endif
 }
 

@@ -72,6 +72,11 @@ absl::StatusOr<ExitResult> RunToExit(const std::vector<std::string>& argv, absl:
   return result;
 }
 
+std::string BinaryPath(const char* env_var, const char* compiled_path) {
+  if (const char* env = std::getenv(env_var); env != nullptr && *env != '\0') return env;
+  return compiled_path;
+}
+
 bool PollUntil(const std::function<bool()>& done, absl::Duration timeout, absl::Duration interval) {
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {

@@ -46,6 +46,10 @@ struct ExitResult {
 // error returned. RunCommand (command.h) with stdout and stderr interleaved.
 absl::StatusOr<ExitResult> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout);
 
+// A binary under test: the environment variable `env_var` if set (to test another build),
+// else the path CMake compiled in ("" if none).
+std::string BinaryPath(const char* env_var, const char* compiled_path);
+
 // Polls `done` every `interval` until it returns true (true) or `timeout` passes (false, after
 // one last try).
 bool PollUntil(const std::function<bool()>& done, absl::Duration timeout,

@@ -1,18 +1,14 @@
 #include "tests/harness/stats_process.h"
 
-#include <cstdlib>
 #include <utility>
 
 namespace observer::testing {
 
 std::string StatsServiceBinary() {
-  if (const char* env = std::getenv("STATS_SERVICE_BINARY"); env != nullptr && *env != '\0') {
-    return env;
-  }
 #ifdef STATS_SERVICE_BINARY
-  return STATS_SERVICE_BINARY;
+  return BinaryPath("STATS_SERVICE_BINARY", STATS_SERVICE_BINARY);
 #else
-  return "";
+  return BinaryPath("STATS_SERVICE_BINARY", "");
 #endif
 }
 

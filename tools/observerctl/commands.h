@@ -42,6 +42,13 @@ absl::StatusOr<std::string> OutputFormat(const Invocation& inv,
 // "elections/ID" for "ID" or "elections/ID".
 std::string ElectionName(absl::string_view id_or_name);
 
+// `a` followed by `b` (flag lists built from parts).
+template <typename T>
+std::vector<T> Concat(std::vector<T> a, const std::vector<T>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // Writes messages as a JSON array, one message per line.
 class JsonArrayWriter {
  public:

@@ -261,17 +261,7 @@ class Importer {
     return out;
   }
 
-  v1::BatchCreateObserversRequest BatchOf(const std::vector<Row*>& rows, std::size_t begin,
-                                          std::size_t end) const {
-    v1::BatchCreateObserversRequest req;
-    req.set_parent(election_);
-    for (std::size_t i = begin; i < end; ++i) {
-      *req.add_requests()->mutable_observer() = rows[i]->submission;
-    }
-    return req;
-  }
-
-  // Applies one row's result; false if it is not a row result the import understands.
+  // Applies one row's result: created, already registered, or refused with its problems.
   void ApplyRowResult(Row& row, const v1::BatchCreateObserversResponse::Result& result,
                       bool validating) {
     const v1::BatchRowStatus& s = result.status();
@@ -317,34 +307,51 @@ class Importer {
     return true;
   }
 
+  // Sends rows [begin, end) as one batch and applies the rows' results. On a refusal of the
+  // whole call, the rows it names are refused; `*named_rows` says whether it named any.
+  absl::Status SendBatch(const std::vector<Row*>& rows, std::size_t begin, std::size_t end,
+                         v1::BatchCreateObserversRequest req, bool* named_rows) {
+    req.set_parent(election_);
+    for (std::size_t i = begin; i < end; ++i) {
+      *req.add_requests()->mutable_observer() = rows[i]->submission;
+    }
+    v1::BatchCreateObserversResponse resp;
+    auto ctx = conn_.Context();
+    absl::Status s = FromGrpcStatus(conn_.registry().BatchCreateObservers(ctx.get(), req, &resp));
+    *named_rows = false;
+    if (!s.ok()) {
+      *named_rows = ApplyCallError(rows, begin, end, s);
+      return s;
+    }
+    if (resp.results_size() != static_cast<int>(end - begin)) {
+      return absl::InternalError(absl::StrCat("the registry answered ", resp.results_size(),
+                                              " results for ", end - begin, " rows"));
+    }
+    for (std::size_t i = begin; i < end; ++i) {
+      ApplyRowResult(*rows[i], resp.results(static_cast<int>(i - begin)), req.validate_only());
+    }
+    return absl::OkStatus();
+  }
+
   // Checks every pending row with the registry (validate_only): nothing is created.
   bool Check() {
     std::vector<Row*> rows = RowsIn(Row::State::kPending);
     progress_->Phase("checking", static_cast<int64_t>(rows.size()));
-    std::size_t begin = 0;
-    while (begin < rows.size()) {
+    v1::BatchCreateObserversRequest req;
+    req.set_validate_only(true);
+    for (std::size_t begin = 0; begin < rows.size();) {
       const std::size_t end = std::min(rows.size(), begin + static_cast<std::size_t>(batch_size_));
-      v1::BatchCreateObserversRequest req = BatchOf(rows, begin, end);
-      req.set_validate_only(true);
-      v1::BatchCreateObserversResponse resp;
-      auto ctx = conn_.Context();
-      const absl::Status s =
-          FromGrpcStatus(conn_.registry().BatchCreateObservers(ctx.get(), req, &resp));
-      if (!s.ok()) {
-        // A refusal of the whole batch that names a row: drop that row and check the rest again.
-        if (!ApplyCallError(rows, begin, end, s)) {
+      bool named_rows = false;
+      if (absl::Status s = SendBatch(rows, begin, end, req, &named_rows); !s.ok()) {
+        if (!named_rows) {
           conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers (validate_only)", s);
           return false;
         }
-        std::vector<Row*> remaining(rows.begin(), rows.begin() + static_cast<long>(begin));
-        for (std::size_t i = begin; i < rows.size(); ++i) {
-          if (rows[i]->state == Row::State::kPending) remaining.push_back(rows[i]);
-        }
-        rows = std::move(remaining);
+        // The call refused the rows it named: check the others again without them.
+        rows.erase(std::remove_if(rows.begin() + static_cast<std::ptrdiff_t>(begin), rows.end(),
+                                  [](const Row* r) { return r->state == Row::State::kRefused; }),
+                   rows.end());
         continue;
-      }
-      for (std::size_t i = begin; i < end; ++i) {
-        ApplyRowResult(*rows[i], resp.results(static_cast<int>(i - begin)), /*validating=*/true);
       }
       begin = end;
       progress_->Update(static_cast<int64_t>(begin));
@@ -359,26 +366,18 @@ class Importer {
     progress_->Phase("creating", static_cast<int64_t>(rows.size()));
     for (std::size_t begin = 0; begin < rows.size();) {
       const std::size_t end = std::min(rows.size(), begin + static_cast<std::size_t>(batch_size_));
-      v1::BatchCreateObserversRequest req = BatchOf(rows, begin, end);
+      v1::BatchCreateObserversRequest req;
       req.set_all_or_nothing(!skip_bad_rows_);
       std::string content = absl::StrCat(election_, "\n", skip_bad_rows_ ? "skip" : "atomic");
       for (std::size_t i = begin; i < end; ++i) absl::StrAppend(&content, "\n", rows[i]->content);
       req.set_request_id(absl::StrCat("import-", Sha256Hex(content).substr(0, 40)));
-      v1::BatchCreateObserversResponse resp;
-      auto ctx = conn_.Context();
-      const absl::Status s =
-          FromGrpcStatus(conn_.registry().BatchCreateObservers(ctx.get(), req, &resp));
-      if (!s.ok()) {
-        if (!ApplyCallError(rows, begin, end, s)) {
-          conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers", s);
-        }
+      bool named_rows = false;
+      if (absl::Status s = SendBatch(rows, begin, end, req, &named_rows); !s.ok()) {
+        if (!named_rows) conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers", s);
         std::cerr << "import stopped at row " << rows[begin]->number
                   << ": the rows before it are created; running the same import again creates "
                      "nothing twice\n";
         return false;
-      }
-      for (std::size_t i = begin; i < end; ++i) {
-        ApplyRowResult(*rows[i], resp.results(static_cast<int>(i - begin)), /*validating=*/false);
       }
       begin = end;
       progress_->Update(static_cast<int64_t>(begin));

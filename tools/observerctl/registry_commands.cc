@@ -625,12 +625,6 @@ int ObserverDelete(const Invocation& inv) {
   });
 }
 
-template <typename T>
-std::vector<T> Concat(std::vector<T> a, const std::vector<T>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 }  // namespace
 
 std::vector<CommandSpec> RegistryCommands() {

@@ -256,12 +256,6 @@ int Schemes(const Invocation& inv) {
   });
 }
 
-template <typename T>
-std::vector<T> Concat(std::vector<T> a, const std::vector<T>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 }  // namespace
 
 std::vector<CommandSpec> StatsCommands() {
