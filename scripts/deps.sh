@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev libcurl4-openssl-dev
   libsqlite3-dev libgtest-dev libgmock-dev libicu-dev iso-codes tzdata
-  sqlite3 python3
+  sqlite3 python3 openssl
 )
 # Only the google/rpc .proto files are needed from it, not the Go toolchain it recommends.
 no_recommends=(golang-github-gogo-googleapis-dev)

@@ -1341,6 +1341,40 @@ TEST_F(ObserverctlTest, TlsCaThatDoesNotExistIsUsageError) {
   EXPECT_THAT(r.stderr_text, HasSubstr(missing));
 }
 
+TEST_F(ObserverctlTest, TlsFilesAreCheckedAndAHandshakeFailureIsReported) {
+  // A throwaway CA made at test time; the key never leaves the test's directory.
+  const std::string key = dir().Join("ca.key");
+  const std::string cert = dir().Join("ca.pem");
+  absl::StatusOr<CommandResult> made =
+      RunCommand({"/bin/sh", "-c",
+                  absl::StrCat("exec openssl req -x509 -newkey rsa:2048 -nodes -keyout '", key,
+                               "' -out '", cert, "' -days 1 -subj /CN=observerctl-test-ca")},
+                 CommandOptions{});
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_EQ(made->exit_code(), 0) << made->Describe();
+
+  // A key where a certificate belongs, and the other way round: usage errors naming the flag.
+  CommandResult r = Ctl({"election", "list", "--tls-ca", key});
+  EXPECT_EXIT_CODE(r, 2);
+  EXPECT_THAT(r.stderr_text, AllOf(HasSubstr("--tls-ca"), HasSubstr("no PEM certificate")));
+  r = Ctl({"election", "list", "--tls-ca", cert, "--tls-cert", cert, "--tls-key", cert});
+  EXPECT_EXIT_CODE(r, 2);
+  EXPECT_THAT(r.stderr_text, AllOf(HasSubstr("--tls-key"), HasSubstr("no PEM private key")));
+  r = Ctl({"election", "list", "--tls-ca", cert, "--tls-cert", cert});
+  EXPECT_EXIT_CODE(r, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("--tls-cert and --tls-key go together"));
+
+  // TLS to a plaintext server: the handshake fails, reported once, quickly, exit 1.
+  r = Ctl({"election", "list", "--tls-ca", cert, "--tls-cert", cert, "--tls-key", key});
+  EXPECT_EXIT_CODE(r, 1);
+  ExpectNoCrash(r);
+  EXPECT_THAT(r.stderr_text, AllOf(HasSubstr("registry-service at"), HasSubstr("unavailable"),
+                                   HasSubstr("andshake")));
+  EXPECT_THAT(r.stderr_text, Not(HasSubstr("ssl_transport_security.cc")))
+      << "gRPC's own log lines are not shown without GRPC_VERBOSITY";
+  EXPECT_LT(r.elapsed, absl::Seconds(10));
+}
+
 TEST_F(ObserverctlTest, HelpOnEveryCommand) {
   const std::vector<std::vector<std::string>> commands = {{},
                                                           {"election"},

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "tools/observerctl/output.h"
@@ -12,15 +13,21 @@
 namespace observer::ctl {
 namespace {
 
-absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+// The file at `path` if it holds a PEM block of `kind` ("CERTIFICATE", "PRIVATE KEY").
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path,
+                                    absl::string_view kind) {
   if (path.empty()) return std::string();
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
   if (!in || !(text << in.rdbuf())) {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read '", path, "'"));
   }
-  if (text.str().find("-----BEGIN ") == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", path, "' is not PEM"));
+  const std::string& pem = text.str();
+  const std::size_t begin = pem.find("-----BEGIN ");
+  if (begin == std::string::npos ||
+      pem.find(absl::StrCat(kind, "-----"), begin) == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": '", path, "' holds no PEM ", absl::AsciiStrToLower(kind)));
   }
   return text.str();
 }
@@ -56,9 +63,9 @@ absl::StatusOr<ConnectionOptions> ConnectionOptionsFrom(const Invocation& inv) {
     return absl::InvalidArgumentError(absl::StrCat("--timeout: ", timeout.status().message()));
   }
   o.timeout = *timeout;
-  absl::StatusOr<std::string> ca = ReadPem("tls-ca", inv.Get("tls-ca"));
-  absl::StatusOr<std::string> cert = ReadPem("tls-cert", inv.Get("tls-cert"));
-  absl::StatusOr<std::string> key = ReadPem("tls-key", inv.Get("tls-key"));
+  absl::StatusOr<std::string> ca = ReadPem("tls-ca", inv.Get("tls-ca"), "CERTIFICATE");
+  absl::StatusOr<std::string> cert = ReadPem("tls-cert", inv.Get("tls-cert"), "CERTIFICATE");
+  absl::StatusOr<std::string> key = ReadPem("tls-key", inv.Get("tls-key"), "PRIVATE KEY");
   for (const auto* s : {&ca, &cert, &key}) {
     if (!s->ok()) return s->status();
   }

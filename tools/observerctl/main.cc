@@ -1,5 +1,7 @@
 // observerctl: the operator's command line for registry-service and stats-service.
 // docs/observerctl.md is the reference; `observerctl --help` lists the commands.
+#include <grpc/support/log.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -10,8 +12,17 @@
 #include "tools/observerctl/commands.h"
 #include "tools/observerctl/connection.h"
 
+namespace {
+
+// gRPC's own log lines (e.g. a TLS handshake failure) repeat what observerctl reports; they are
+// shown only when GRPC_VERBOSITY asks for them.
+void DropGrpcLog(gpr_log_func_args*) {}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace observer::ctl;
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(DropGrpcLog);
   std::vector<CommandSpec> commands = RegistryCommands();
   for (auto* group : {&ImportCommands, &ExportCommands, &StatsCommands, &WatchCommands}) {
     for (CommandSpec& c : (*group)()) commands.push_back(std::move(c));
