@@ -103,6 +103,9 @@ echo
 echo "registry-service is serving on $registry_listen (store $state_dir/registry.db)."
 echo "stats-service is serving on $stats_listen."
 echo "Logs are in $state_dir. Press Ctrl-C to stop."
+echo "Explore with observerctl, e.g.:"
+echo "  $build_dir/tools/observerctl/observerctl --registry $registry_listen --stats $stats_listen \\"
+echo "      breakdown --election kz-2021-majilis --by country --top 10"
 rc=0
 wait -n "${pids[registry-service]}" "${pids[stats-service]}" || rc=$?
 for name in registry-service stats-service; do
