@@ -20,7 +20,7 @@ state_dir="${OBSERVER_STATE_DIR:-./.observer-state}"
 bash scripts/deps.sh
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build_dir" -j "$jobs" --target registry-service stats-service \
-  observer-load-example
+  observer-load-example observerctl
 
 mkdir -p "$state_dir"
 state_dir="$(cd "$state_dir" && pwd)"
