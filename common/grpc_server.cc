@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc_metrics.h"
 #include "common/log.h"
 
 namespace observer {
@@ -63,6 +64,25 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<GrpcServerMetrics> call_metrics;
+  std::string metrics_address;
+  if (options.metrics != nullptr) {
+    call_metrics = std::make_unique<GrpcServerMetrics>(options.metrics->registry(),
+                                                       options.grpc_services, options.access_log);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(call_metrics->NewFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+    if (!options.metrics_listen.empty()) {
+      absl::StatusOr<std::string> bound = options.metrics->Serve(options.metrics_listen);
+      if (!bound.ok()) {
+        LogError("cannot serve metrics", {{"service", options.service},
+                                          {"metrics_listen", options.metrics_listen},
+                                          {"error", bound.status().message()}});
+        return 1;
+      }
+      metrics_address = *bound;
+    }
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     LogError("cannot listen", {{"service", options.service}, {"listen", options.listen}});
@@ -73,8 +93,9 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   } else {
     server->GetHealthCheckService()->SetServingStatus(true);
   }
-  LogInfo("serving",
-          {{"service", options.service}, {"grpc_address", BoundAddress(options.listen, port)}});
+  LogInfo("serving", {{"service", options.service},
+                      {"grpc_address", BoundAddress(options.listen, port)},
+                      {"metrics_address", metrics_address}});
 
   sigset_t set = TerminationSignals();
   int signal_number = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/metrics.h"
 
 namespace observer {
 
@@ -49,6 +50,14 @@ struct ServeOptions {
   // When set, health follows it (NOT_SERVING until it says ready); otherwise the server is
   // SERVING from the start.
   Readiness* readiness = nullptr;
+  // When set, /metrics is served on `metrics_listen` (port 0 picks a free port, announced as
+  // `metrics_address` in the "serving" line; empty: no metrics endpoint), and every call is
+  // counted and timed; the methods of `grpc_services` (full service names) start at zero.
+  Metrics* metrics = nullptr;
+  std::string metrics_listen;
+  std::vector<std::string> grpc_services;
+  // One access-log line (method, code, duration, peer) per call.
+  bool access_log = true;
 };
 
 // Builds and starts the server with `services`, logs a "serving" line carrying

@@ -23,10 +23,12 @@ void ApplyLogLevelFlag() {
   SetLogLevel(level);
 }
 
-ServeOptions ServeOptionsFromFlags(std::string service, std::string listen) {
+ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
+                                   std::string metrics_listen) {
   ServeOptions options;
   options.service = std::move(service);
   options.listen = std::move(listen);
+  options.metrics_listen = std::move(metrics_listen);
   options.drain_period = absl::GetFlag(FLAGS_drain_period);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
   return options;

@@ -13,9 +13,10 @@ namespace observer {
 // info, warning, error. Call right after parsing the command line.
 void ApplyLogLevelFlag();
 
-// Serve options for `service` listening on `listen`, with the drain period and shutdown
-// timeout from the flags.
-ServeOptions ServeOptionsFromFlags(std::string service, std::string listen);
+// Serve options for `service` listening on `listen` (metrics on `metrics_listen`), with the
+// drain period and shutdown timeout from the flags.
+ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
+                                   std::string metrics_listen);
 
 }  // namespace observer
 

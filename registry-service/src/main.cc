@@ -19,6 +19,8 @@
 #include "registry-service/src/storage/sqlite_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics address (host:port; port 0 picks one; empty: no metrics)");
 ABSL_FLAG(std::string, store, "sqlite://registry.db",
           "Store URL: sqlite://PATH (relative) or sqlite:///ABSOLUTE/PATH");
 ABSL_FLAG(int64_t, changelog_retention, 1000000,
@@ -55,6 +57,10 @@ int main(int argc, char** argv) {
   observer::ApplyLogLevelFlag();
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+      !metrics_listen.empty()) {
+    observer::RequireAddressFlag("metrics-listen", metrics_listen);
+  }
   if (absl::GetFlag(FLAGS_changelog_retention) < 1) {
     observer::ExitWithUsageError("--changelog-retention must be at least 1");
   }
@@ -92,11 +98,15 @@ int main(int argc, char** argv) {
   observer::registry::Registry registry(**store, countries, registry_options);
   observer::registry::RegistryHandler handler(registry, **store, hub);
 
+  observer::Metrics metrics("registry");
   observer::LogInfo("starting", {{"service", "registry"},
                                  {"store", absl::GetFlag(FLAGS_store)},
                                  {"head_revision", revisions->head},
                                  {"compact_revision", revisions->compact}});
-  observer::ServeOptions serve = observer::ServeOptionsFromFlags("registry", listen);
+  observer::ServeOptions serve =
+      observer::ServeOptionsFromFlags("registry", listen, absl::GetFlag(FLAGS_metrics_listen));
+  serve.metrics = &metrics;
+  serve.grpc_services = {"observer.registry.v1.RegistryService"};
   const int exit_code =
       observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
   // The store's writer publishes to the hub until its queue (e.g. a compaction) is drained:

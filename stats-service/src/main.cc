@@ -21,6 +21,8 @@
 #include "stats-service/src/subscriber/registry_subscriber.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address (host:port)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
+          "Prometheus /metrics address (host:port; port 0 picks one; empty: no metrics)");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "Address of registry-service (host:port)");
 ABSL_FLAG(std::string, region_schemes, "",
           "Comma-separated custom region scheme files (see data/region-schemes)");
@@ -56,6 +58,10 @@ int main(int argc, char** argv) {
   observer::ApplyLogLevelFlag();
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+      !metrics_listen.empty()) {
+    observer::RequireAddressFlag("metrics-listen", metrics_listen);
+  }
   const std::string registry = absl::GetFlag(FLAGS_registry);
   observer::RequireAddressFlag("registry", registry);
   RequirePositive(absl::GetFlag(FLAGS_staleness_bound), "staleness-bound");
@@ -108,11 +114,15 @@ int main(int argc, char** argv) {
       subscriber_options);
   observer::stats::StatsHandler handler(live, {absl::GetFlag(FLAGS_max_revision_wait)});
 
+  observer::Metrics metrics("stats");
   observer::LogInfo("starting", {{"service", "stats"},
                                  {"registry", registry},
                                  {"region_schemes", absl::GetFlag(FLAGS_region_schemes)}});
   subscriber.Start();
-  observer::ServeOptions serve = observer::ServeOptionsFromFlags("stats", listen);
+  observer::ServeOptions serve =
+      observer::ServeOptionsFromFlags("stats", listen, absl::GetFlag(FLAGS_metrics_listen));
+  serve.metrics = &metrics;
+  serve.grpc_services = {"observer.stats.v1.StatsService"};
   serve.readiness = &readiness;
   const int exit_code =
       observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.Close(); });

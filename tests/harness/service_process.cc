@@ -34,12 +34,13 @@ absl::Status Spawn(const std::vector<std::string>& argv, absl::string_view unkno
   return SpawnProcess(argv, options, unknown_binary_message, pid, &stdin_fd, read_fd, &stderr_fd);
 }
 
-std::optional<std::string> ParseServingAddress(const std::string& line) {
+// From the "serving" line: the value of `field` ("grpc_address", "metrics_address").
+std::optional<std::string> ParseServingField(const std::string& line, const std::string& field) {
   static const std::regex kServing(R"re("msg"\s*:\s*"serving")re");
-  static const std::regex kAddress(R"re("grpc_address"\s*:\s*"([^"]+)")re");
   if (!std::regex_search(line, kServing)) return std::nullopt;
+  const std::regex value("\"" + field + R"re("\s*:\s*"([^"]*)")re");
   std::smatch m;
-  if (!std::regex_search(line, m, kAddress)) return std::nullopt;
+  if (!std::regex_search(line, m, value)) return std::nullopt;
   return m[1].str();
 }
 
@@ -99,7 +100,9 @@ ServiceProcess::~ServiceProcess() {
 }
 
 std::vector<std::string> ServiceProcess::ArgvFor(int port) const {
-  std::vector<std::string> argv = {binary_, "--listen", absl::StrCat("127.0.0.1:", port)};
+  // Metrics on a free port too, so that parallel tests never collide on the default one.
+  std::vector<std::string> argv = {binary_, "--listen", absl::StrCat("127.0.0.1:", port),
+                                   "--metrics-listen", "127.0.0.1:0"};
   std::vector<std::string> rest = args_();
   argv.insert(argv.end(), rest.begin(), rest.end());
   return argv;
@@ -122,7 +125,10 @@ void ServiceProcess::ReaderLoop(int fd) {
       std::string line = pending.substr(0, pos);
       pending.erase(0, pos + 1);
       if (serving_address_.empty()) {
-        if (auto addr = ParseServingAddress(line)) serving_address_ = *addr;
+        if (auto addr = ParseServingField(line, "grpc_address")) {
+          serving_address_ = *addr;
+          serving_metrics_address_ = ParseServingField(line, "metrics_address").value_or("");
+        }
       }
     }
     cv_.notify_all();  // For Start and WaitForOutput.
@@ -178,6 +184,7 @@ absl::Status ServiceProcess::StartOnce(int port, absl::Duration timeout) {
                             [this] { return !serving_address_.empty() || eof_; });
   if (!serving_address_.empty()) {
     address_ = serving_address_;
+    metrics_address_ = serving_metrics_address_;
     port_ = PortOf(address_);
     return absl::OkStatus();
   }

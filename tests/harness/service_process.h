@@ -90,6 +90,8 @@ class ServiceProcess {
   const std::string& name() const { return name_; }
   // "127.0.0.1:<port>" of the current (or last) run.
   const std::string& address() const { return address_; }
+  // "127.0.0.1:<port>" of the current run's /metrics endpoint.
+  const std::string& metrics_address() const { return metrics_address_; }
   // The port of the current (or last) run; 0 before the first start.
   int port() const { return port_; }
   // A fresh insecure channel to the current run (its own connection).
@@ -118,13 +120,15 @@ class ServiceProcess {
   pid_t pid_ = -1;
   bool paused_ = false;
   std::string address_;
+  std::string metrics_address_;
   int port_ = 0;
   std::thread reader_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::string output_;           // Guarded by mu_.
-  std::string serving_address_;  // Guarded by mu_; set when the serving line is seen.
-  bool eof_ = false;             // Guarded by mu_.
+  std::string output_;                   // Guarded by mu_.
+  std::string serving_address_;          // Guarded by mu_; set when the serving line is seen.
+  std::string serving_metrics_address_;  // Guarded by mu_; from the same line.
+  bool eof_ = false;                     // Guarded by mu_.
   int runs_ = 0;
 };
 

@@ -1,0 +1,50 @@
+// Prometheus metrics of a service process: a registry for the service's own metrics, the
+// standard process metrics (resident memory, CPU seconds, open file descriptors, start time),
+// `<service>_build_info`, and an HTTP endpoint serving them at /metrics (prometheus-cpp).
+// No gRPC here.
+#ifndef OBSERVER_COMMON_METRICS_H_
+#define OBSERVER_COMMON_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "prometheus/registry.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace observer {
+
+// The version reported in *_build_info (the CMake project version) and the source revision
+// (git describe at configure time, or "unknown").
+absl::string_view BuildVersion();
+absl::string_view BuildRevision();
+
+class Metrics {
+ public:
+  // `service` prefixes the build-info metric: "registry" → registry_build_info.
+  explicit Metrics(absl::string_view service);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Where service code registers its families.
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+
+  // Serves /metrics on `address` ("host:port"; port 0 picks a free port). Returns the bound
+  // address, or UNAVAILABLE if it cannot be bound.
+  absl::StatusOr<std::string> Serve(const std::string& address);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> process_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+}  // namespace observer
+
+#endif  // OBSERVER_COMMON_METRICS_H_

@@ -1,0 +1,215 @@
+// Prometheus metrics and access logs of both services, scraped over HTTP from the real
+// processes: the go-grpc-prometheus call metrics (every method at zero from the start, then
+// the exact counts of known traffic), build info, process metrics, and one access-log line per
+// call without personal data.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "observer/registry/v1/registry_service.grpc.pb.h"
+#include "observer/stats/v1/stats_service.grpc.pb.h"
+#include "tests/harness/builders.h"
+#include "tests/harness/command.h"
+#include "tests/harness/http_get.h"
+#include "tests/harness/registry_client.h"
+#include "tests/harness/registry_process.h"
+#include "tests/harness/stats_client.h"
+#include "tests/harness/stats_process.h"
+#include "tests/harness/status_matchers.h"
+#include "tests/harness/temp_dir.h"
+
+namespace observer::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kRegistryService[] = "observer.registry.v1.RegistryService";
+constexpr char kStatsService[] = "observer.stats.v1.StatsService";
+
+std::string Scrape(const ServiceProcess& p) {
+  absl::StatusOr<std::string> text = HttpGet(p.metrics_address(), "/metrics");
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? *text : "";
+}
+
+std::map<std::string, std::string> Call(const std::string& service, const std::string& method,
+                                        const std::string& type = "unary") {
+  return {{"grpc_service", service}, {"grpc_method", method}, {"grpc_type", type}};
+}
+
+std::map<std::string, std::string> WithCode(std::map<std::string, std::string> labels,
+                                            const std::string& code) {
+  labels["grpc_code"] = code;
+  return labels;
+}
+
+double Value(const std::string& text, const std::string& name,
+             const std::map<std::string, std::string>& labels) {
+  std::optional<double> v = SampleValue(text, name, labels);
+  EXPECT_TRUE(v.has_value()) << name << " with the given labels is missing";
+  return v.value_or(-1);
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_ = std::make_unique<RegistryProcess>(dir_.path());
+    ASSERT_OK(registry_->Start());
+    stats_ = std::make_unique<StatsProcess>(registry_->address());
+    ASSERT_OK(stats_->Start());
+    // Synced (health SERVING), so that stats calls get their real answers.
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          absl::StatusOr<HealthStatus> h = CheckHealth(stats_->channel());
+          return h.ok() && *h == HealthStatus::kServing;
+        },
+        absl::Seconds(20)));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<RegistryProcess> registry_;
+  std::unique_ptr<StatsProcess> stats_;
+};
+
+TEST_F(MetricsTest, EveryMethodStartsAtZero) {
+  const std::string text = Scrape(*registry_);
+  const auto* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(kRegistryService);
+  ASSERT_NE(service, nullptr);
+  for (int i = 0; i < service->method_count(); ++i) {
+    const auto& m = *service->method(i);
+    const std::string type = m.server_streaming() ? "server_stream" : "unary";
+    SCOPED_TRACE(m.name());
+    // The only call so far may be stats-service's subscription (a Watch, not yet ended).
+    const double started =
+        Value(text, "grpc_server_started_total", Call(kRegistryService, m.name(), type));
+    if (m.name() == "Watch") {
+      EXPECT_LE(started, 1);
+    } else {
+      EXPECT_EQ(started, 0);
+    }
+    // Every code, so that error ratios exist before the first error.
+    EXPECT_EQ(
+        SampleCount(text, "grpc_server_handled_total", Call(kRegistryService, m.name(), type)), 17);
+    EXPECT_EQ(Value(text, "grpc_server_handled_total",
+                    WithCode(Call(kRegistryService, m.name(), type), "OK")),
+              0);
+    EXPECT_EQ(
+        Value(text, "grpc_server_handling_seconds_count", Call(kRegistryService, m.name(), type)),
+        0);
+  }
+  EXPECT_EQ(Value(text, "registry_build_info", {}), 1);
+  EXPECT_GT(Value(text, "process_resident_memory_bytes", {}), 1e6);
+  EXPECT_GT(Value(text, "process_open_fds", {}), 3);
+  EXPECT_GT(Value(text, "process_start_time_seconds", {}), 1.7e9);
+  EXPECT_GE(Value(text, "process_cpu_seconds_total", {}), 0);
+
+  const std::string stats = Scrape(*stats_);
+  EXPECT_EQ(Value(stats, "stats_build_info", {}), 1);
+  EXPECT_EQ(Value(stats, "grpc_server_started_total", Call(kStatsService, "GetBreakdown")), 0);
+  // Health checks are counted too (grpc.health.v1.Health is added on its first call).
+  EXPECT_GE(Value(stats, "grpc_server_started_total", Call("grpc.health.v1.Health", "Check")), 1);
+  EXPECT_EQ(Value(stats, "grpc_server_started_total",
+                  Call(kStatsService, "WatchSummary", "server_stream")),
+            0);
+}
+
+TEST_F(MetricsTest, KnownTrafficIsCountedExactly) {
+  RegistryClient client(registry_->channel());
+  ASSERT_OK(client.CreateElection(FutureElection("metrics-1")).status());
+  const rv1::CreateObserverRequest request = NewObserverRequest(ElectionName("metrics-1"), 1);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_OK(
+        client.CreateObserver(NewObserverRequest(ElectionName("metrics-1"), NextSeq())).status());
+  rv1::GetElectionRequest missing;
+  missing.set_name("elections/no-such-election");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(client.GetElection(missing).status().code(), absl::StatusCode::kNotFound);
+  }
+  rv1::CreateObserverRequest bad = NewObserverRequest(ElectionName("metrics-1"), NextSeq());
+  bad.mutable_observer()->set_citizenship("XX");
+  EXPECT_EQ(client.CreateObserver(bad).status().code(), absl::StatusCode::kInvalidArgument);
+
+  const std::string text = Scrape(*registry_);
+  const auto create = Call(kRegistryService, "CreateObserver");
+  EXPECT_EQ(Value(text, "grpc_server_started_total", create), 4);
+  EXPECT_EQ(Value(text, "grpc_server_handled_total", WithCode(create, "OK")), 3);
+  EXPECT_EQ(Value(text, "grpc_server_handled_total", WithCode(create, "InvalidArgument")), 1);
+  EXPECT_EQ(Value(text, "grpc_server_msg_received_total", create), 4);
+  EXPECT_EQ(Value(text, "grpc_server_msg_sent_total", create), 3);
+  EXPECT_EQ(Value(text, "grpc_server_handling_seconds_count", create), 4);
+  EXPECT_EQ(Value(text, "grpc_server_handling_seconds_bucket",
+                  [&] {
+                    auto l = create;
+                    l["le"] = "+Inf";
+                    return l;
+                  }()),
+            4);
+  const auto get = Call(kRegistryService, "GetElection");
+  EXPECT_EQ(Value(text, "grpc_server_handled_total", WithCode(get, "NotFound")), 2);
+  EXPECT_EQ(Value(text, "grpc_server_handled_total", WithCode(get, "OK")), 0);
+  EXPECT_EQ(Value(text, "grpc_server_started_total", Call(kRegistryService, "CreateElection")), 1);
+
+  // The subscriber's Watch stream is a server stream that has started and sends messages.
+  const auto watch = Call(kRegistryService, "Watch", "server_stream");
+  EXPECT_GE(Value(text, "grpc_server_started_total", watch), 1);
+
+  // One access-log line per call, with method, code, duration and peer; never personal data.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return registry_->CountInOutput(
+                   "\"method\":\"/observer.registry.v1.RegistryService/CreateObserver\"") == 4;
+      },
+      absl::Seconds(5)))
+      << registry_->output();
+  const std::string log = registry_->output();
+  EXPECT_THAT(log, HasSubstr("\"code\":\"InvalidArgument\""));
+  EXPECT_THAT(log, HasSubstr("\"peer\":\"ipv4:127.0.0.1:"));
+  EXPECT_THAT(log, HasSubstr("\"duration_ms\":"));
+  EXPECT_THAT(log, Not(HasSubstr(request.observer().id_document().number())));
+  EXPECT_THAT(log, Not(HasSubstr(bad.observer().id_document().number())));
+}
+
+TEST_F(MetricsTest, StatsCallsAreCounted) {
+  StatsClient client(stats_->channel());
+  sv1::GetSummaryRequest missing;
+  missing.set_election("elections/none");
+  EXPECT_EQ(client.GetSummary(missing).status().code(), absl::StatusCode::kNotFound);
+  const std::string text = Scrape(*stats_);
+  EXPECT_EQ(Value(text, "grpc_server_handled_total",
+                  WithCode(Call(kStatsService, "GetSummary"), "NotFound")),
+            1);
+}
+
+TEST(MetricsFlagsTest, BadOrBusyMetricsAddressIsRefused) {
+  TempDir dir;
+  absl::StatusOr<CommandResult> r =
+      RunCommand({RegistryServiceBinary(), "--listen", "127.0.0.1:0", "--metrics-listen", "nowhere",
+                  "--store", absl::StrCat("sqlite://", dir.Join("r.db"))},
+                 CommandOptions{});
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->exit_code(), 2) << r->Describe();
+  EXPECT_THAT(r->stderr_text, HasSubstr("metrics-listen"));
+
+  // A port another process holds: exit 1 with the reason, before serving anything.
+  RegistryProcess first(dir.path());
+  ASSERT_OK(first.Start());
+  TempDir other;
+  r = RunCommand(
+      {RegistryServiceBinary(), "--listen", "127.0.0.1:0", "--metrics-listen",
+       first.metrics_address(), "--store", absl::StrCat("sqlite://", other.Join("r.db"))},
+      CommandOptions{});
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->exit_code(), 1) << r->Describe();
+  EXPECT_THAT(r->stderr_text, HasSubstr("cannot serve metrics"));
+  EXPECT_THAT(r->stderr_text, Not(HasSubstr("\"msg\":\"serving\"")));
+}
+
+}  // namespace
+}  // namespace observer::testing
