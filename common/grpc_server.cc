@@ -86,6 +86,7 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     LogError("cannot listen", {{"service", options.service}, {"listen", options.listen}});
+    if (options.metrics != nullptr) options.metrics->StopServing();
     return 1;
   }
   if (options.readiness != nullptr) {
@@ -121,6 +122,7 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   server->Wait();
   LogDebug("server done", {{"service", options.service}});
   server.reset();
+  if (options.metrics != nullptr) options.metrics->StopServing();
   LogInfo("stopped", {{"service", options.service}});
   return 0;
 }

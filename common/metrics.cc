@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -102,12 +103,42 @@ class ProcessCollector : public prometheus::Collectable {
 
 }  // namespace
 
+// Metrics whose values are read at scrape time from the code they describe.
+class CallbackCollector : public prometheus::Collectable {
+ public:
+  void Add(std::string name, std::string help, std::function<double()> value, bool counter) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.push_back({std::move(name), std::move(help), std::move(value), counter});
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<prometheus::MetricFamily> out;
+    for (const Entry& e : entries_) {
+      out.push_back(
+          OneGauge(e.name, e.help, e.value(),
+                   e.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge));
+    }
+    return out;
+  }
+
+ private:
+  struct Entry {
+    std::string name;
+    std::string help;
+    std::function<double()> value;
+    bool counter;
+  };
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+};
+
 absl::string_view BuildVersion() { return OBSERVER_VERSION; }
 absl::string_view BuildRevision() { return OBSERVER_REVISION; }
 
 Metrics::Metrics(absl::string_view service)
     : registry_(std::make_shared<prometheus::Registry>()),
-      process_(std::make_shared<ProcessCollector>()) {
+      process_(std::make_shared<ProcessCollector>()),
+      callbacks_(std::make_shared<CallbackCollector>()) {
   prometheus::BuildGauge()
       .Name(absl::StrCat(service, "_build_info"))
       .Help("The version and source revision of the running binary; always 1.")
@@ -118,6 +149,13 @@ Metrics::Metrics(absl::string_view service)
 
 Metrics::~Metrics() = default;
 
+void Metrics::AddCallback(const std::string& name, const std::string& help,
+                          std::function<double()> value, bool counter) {
+  callbacks_->Add(name, help, std::move(value), counter);
+}
+
+void Metrics::StopServing() { exposer_.reset(); }
+
 absl::StatusOr<std::string> Metrics::Serve(const std::string& address) {
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
@@ -127,6 +165,7 @@ absl::StatusOr<std::string> Metrics::Serve(const std::string& address) {
   }
   exposer_->RegisterCollectable(registry_);
   exposer_->RegisterCollectable(process_);
+  exposer_->RegisterCollectable(callbacks_);
   const std::vector<int> ports = exposer_->GetListeningPorts();
   const std::string host = address.substr(0, address.rfind(':'));
   return absl::StrCat(host, ":", ports.empty() ? 0 : ports.front());

@@ -5,6 +5,7 @@
 #ifndef OBSERVER_COMMON_METRICS_H_
 #define OBSERVER_COMMON_METRICS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,13 +36,21 @@ class Metrics {
   prometheus::Registry& registry() { return *registry_; }
   std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
 
+  // A metric without labels whose value is read at each scrape (a revision, a queue length, a
+  // counter kept by the code it describes). `counter`: exposed as a counter (monotonic).
+  void AddCallback(const std::string& name, const std::string& help, std::function<double()> value,
+                   bool counter = false);
+
   // Serves /metrics on `address` ("host:port"; port 0 picks a free port). Returns the bound
   // address, or UNAVAILABLE if it cannot be bound.
   absl::StatusOr<std::string> Serve(const std::string& address);
+  // Stops serving /metrics (before the objects that scrape-time callbacks read go away).
+  void StopServing();
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> process_;
+  std::shared_ptr<class CallbackCollector> callbacks_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 

@@ -187,6 +187,65 @@ TEST_F(MetricsTest, StatsCallsAreCounted) {
             1);
 }
 
+TEST_F(MetricsTest, ServiceMetricsFollowTheRegisterAndTheStream) {
+  RegistryClient client(registry_->channel());
+  rv1::CreateElectionRequest election = FutureElection("metrics-2");
+  election.set_request_id("metrics-2-create");
+  ASSERT_OK(client.CreateElection(election).status());
+  ASSERT_OK(client.CreateElection(election).status());  // A replay: nothing new.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(
+        client.CreateObserver(NewObserverRequest(ElectionName("metrics-2"), NextSeq())).status());
+  }
+  ASSERT_OK_AND_ASSIGN(const int64_t head, client.HeadRevision());
+  ASSERT_EQ(head, 6);
+
+  const std::string text = Scrape(*registry_);
+  EXPECT_EQ(Value(text, "registry_head_revision", {}), head);
+  EXPECT_EQ(Value(text, "registry_compacted_revision", {}), 1);
+  EXPECT_EQ(Value(text, "registry_idempotent_replays_total", {}), 1);
+  // Seven write requests (the replay too reads its stored answer in a write transaction), in
+  // at most seven groups.
+  EXPECT_GE(Value(text, "registry_commits_total", {}), 1);
+  EXPECT_LE(Value(text, "registry_commits_total", {}), 7);
+  EXPECT_EQ(Value(text, "registry_commit_group_requests_sum", {}), 7);
+  EXPECT_EQ(Value(text, "registry_commit_seconds_count", {}),
+            Value(text, "registry_commits_total", {}));
+  EXPECT_EQ(Value(text, "registry_commit_failures_total", {{"kind", "io"}}), 0);
+  EXPECT_EQ(Value(text, "registry_watchers", {}), 1) << "stats-service's subscription";
+  EXPECT_GT(Value(text, "registry_store_size_bytes", {}), 4096);
+
+  // stats-service catches up: applied = head, no lag, every live event counted.
+  std::string stats;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        stats = Scrape(*stats_);
+        return SampleValue(stats, "stats_applied_revision").value_or(-1) == head;
+      },
+      absl::Seconds(10)))
+      << stats;
+  EXPECT_EQ(Value(stats, "stats_registry_head_revision", {}), head);
+  EXPECT_EQ(Value(stats, "stats_lag_revisions", {}), 0);
+  EXPECT_EQ(Value(stats, "stats_lag_seconds", {}), 0);
+  EXPECT_EQ(Value(stats, "stats_events_applied_total", {}), head);
+  EXPECT_EQ(Value(stats, "stats_relists_total", {}), 0);
+  EXPECT_EQ(Value(stats, "stats_ready", {}), 1);
+  EXPECT_EQ(Value(stats, "stats_subscriber_connected", {}), 1);
+  EXPECT_EQ(Value(stats, "stats_streaming_clients", {}), 0);
+
+  // The registry frozen: stats keeps its figures; after it is gone, the stream is closed.
+  ASSERT_OK(registry_->Stop().status());
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        stats = Scrape(*stats_);
+        return SampleValue(stats, "stats_subscriber_connected").value_or(-1) == 0 &&
+               SampleValue(stats, "stats_reconnects_total").value_or(0) >= 1;
+      },
+      absl::Seconds(10)))
+      << stats;
+  EXPECT_EQ(Value(stats, "stats_applied_revision", {}), head);
+}
+
 TEST(MetricsFlagsTest, BadOrBusyMetricsAddressIsRefused) {
   TempDir dir;
   absl::StatusOr<CommandResult> r =

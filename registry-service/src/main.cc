@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/service_flags.h"
 #include "registry-service/src/api/registry_handler.h"
+#include "registry-service/src/api/registry_metrics.h"
 #include "registry-service/src/changelog/watch_hub.h"
 #include "registry-service/src/domain/registry.h"
 #include "registry-service/src/storage/sqlite_store.h"
@@ -73,7 +74,13 @@ int main(int argc, char** argv) {
   const std::string path = SqlitePath(absl::GetFlag(FLAGS_store));
   const observer::CountryCodes& countries = observer::CountryCodes::Default();
 
+  observer::Metrics metrics("registry");
+  observer::registry::RegistryMetrics registry_metrics(metrics);
   observer::registry::SqliteStoreOptions store_options;
+  store_options.on_commit = [&registry_metrics](int requests, absl::Duration duration,
+                                                const absl::Status& commit) {
+    registry_metrics.OnCommit(requests, duration, commit);
+  };
   store_options.max_group_size = absl::GetFlag(FLAGS_commit_max_group);
   store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
   auto store = observer::registry::SqliteStore::Open(path, store_options);
@@ -95,10 +102,11 @@ int main(int argc, char** argv) {
   });
   observer::registry::RegistryOptions registry_options;
   registry_options.changelog_retention = absl::GetFlag(FLAGS_changelog_retention);
+  registry_options.on_replay = [&registry_metrics] { registry_metrics.OnReplay(); };
   observer::registry::Registry registry(**store, countries, registry_options);
   observer::registry::RegistryHandler handler(registry, **store, hub);
+  registry_metrics.Observe(**store, hub, handler, path);
 
-  observer::Metrics metrics("registry");
   observer::LogInfo("starting", {{"service", "registry"},
                                  {"store", absl::GetFlag(FLAGS_store)},
                                  {"head_revision", revisions->head},

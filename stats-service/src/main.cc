@@ -18,6 +18,7 @@
 #include "stats-service/src/aggregate/live_stats.h"
 #include "stats-service/src/aggregate/regions.h"
 #include "stats-service/src/api/stats_handler.h"
+#include "stats-service/src/api/stats_metrics.h"
 #include "stats-service/src/subscriber/registry_subscriber.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address (host:port)");
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   observer::stats::StatsHandler handler(live, {absl::GetFlag(FLAGS_max_revision_wait)});
 
   observer::Metrics metrics("stats");
+  observer::stats::ObserveStats(metrics, subscriber, handler);
   observer::LogInfo("starting", {{"service", "stats"},
                                  {"registry", registry},
                                  {"region_schemes", absl::GetFlag(FLAGS_region_schemes)}});

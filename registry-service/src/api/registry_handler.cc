@@ -65,6 +65,11 @@ class RegistryHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::
 RegistryHandler::RegistryHandler(Registry& registry, Store& store, WatchHub& hub)
     : registry_(registry), store_(store), hub_(hub) {}
 
+size_t RegistryHandler::OpenWatches() {
+  std::lock_guard<std::mutex> lock(watches_mu_);
+  return watches_.size();
+}
+
 void RegistryHandler::CloseWatches() {
   std::set<std::shared_ptr<WatchSession>> open;
   {

@@ -21,6 +21,8 @@ class RegistryHandler final : public v1::RegistryService::CallbackService {
 
   // Ends every open Watch with UNAVAILABLE (server shutting down); later Watch calls fail.
   void CloseWatches();
+  // How many Watch streams are open (for metrics).
+  size_t OpenWatches();
 
   grpc::ServerUnaryReactor* CreateElection(grpc::CallbackServerContext* context,
                                            const v1::CreateElectionRequest* request,

@@ -256,6 +256,7 @@ void Registry::Mutate(const RequestContext& ctx, absl::string_view method,
               return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
                                "stored response is corrupt");
             }
+            if (options_.on_replay) options_.on_replay();
             return absl::OkStatus();
           }
         }

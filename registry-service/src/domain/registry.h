@@ -30,6 +30,8 @@ struct RegistryOptions {
   int64_t changelog_retention = 1'000'000;
   // The clock; tests may pin it.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Called when a request_id is repeated and the stored response is returned (for metrics).
+  std::function<void()> on_replay;
 };
 
 template <typename T>

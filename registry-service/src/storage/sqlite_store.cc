@@ -10,6 +10,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
 
@@ -480,9 +481,18 @@ void SqliteStore::WriterLoop() {
 }
 
 void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
+  const absl::Time start = absl::Now();
+  absl::Status commit;
+  auto report = [&] {
+    if (options_.on_commit) {
+      options_.on_commit(static_cast<int>(group.size()), absl::Now() - start, commit);
+    }
+  };
   sqlite::Connection& db = *writer_;
   absl::Status begin = db.Run("BEGIN IMMEDIATE");
   if (!begin.ok()) {
+    commit = begin;
+    report();
     for (auto& p : group) p->done(begin);
     return;
   }
@@ -507,17 +517,19 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     if (sqlite3_get_autocommit(db.raw()) != 0) {
       // SQLite rolled back the whole transaction (disk full, I/O error): nothing of the group
       // is written, so every request fails with that error and no revision is consumed.
-      for (auto& q : group) q->done(status.ok() ? absl::InternalError("transaction lost") : status);
+      commit = status.ok() ? absl::InternalError("transaction lost") : status;
+      report();
+      for (auto& q : group) q->done(commit);
       return;
     }
     results.push_back(std::move(status));
   }
-  absl::Status commit;
   if (txn.head() != head_revision_) {
     auto stmt = db.Prepare("UPDATE store_state SET head_revision = ?1");
     commit = stmt.ok() ? stmt->Bind(1, txn.head()).Run() : stmt.status();
   }
   if (commit.ok()) commit = db.Run("COMMIT");
+  report();
   if (!commit.ok()) {
     (void)db.Run("ROLLBACK");
     for (auto& p : group) p->done(commit);

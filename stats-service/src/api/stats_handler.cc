@@ -285,6 +285,11 @@ grpc::ServerWriteReactor<Response>* StatsHandler::Stream(
   return stream;
 }
 
+size_t StatsHandler::OpenStreams() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return streams_.size();
+}
+
 grpc::ServerUnaryReactor* StatsHandler::GetSummary(grpc::CallbackServerContext* context,
                                                    const v1::GetSummaryRequest* request,
                                                    v1::GetSummaryResponse* response) {

@@ -28,6 +28,9 @@ class StatsHandler final : public v1::StatsService::CallbackService {
   StatsHandler(LiveStats& live, StatsHandlerOptions options);
   ~StatsHandler() override;
 
+  // Streaming answers open now (WatchSummary, WatchBreakdown), for metrics.
+  size_t OpenStreams();
+
   grpc::ServerUnaryReactor* GetSummary(grpc::CallbackServerContext* context,
                                        const v1::GetSummaryRequest* request,
                                        v1::GetSummaryResponse* response) override;

@@ -42,6 +42,35 @@ void RegistrySubscriber::Stop() {
   if (watchdog_.joinable()) watchdog_.join();
 }
 
+void RegistrySubscriber::NoteHead(int64_t header_revision) {
+  int64_t head = registry_head_.load();
+  while (header_revision > head && !registry_head_.compare_exchange_weak(head, header_revision)) {
+  }
+  const bool behind = live_.applied_revision() < registry_head_.load();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!behind) {
+    behind_since_ = absl::InfiniteFuture();
+  } else if (behind_since_ == absl::InfiniteFuture()) {
+    behind_since_ = absl::Now();
+  }
+}
+
+RegistrySubscriber::Progress RegistrySubscriber::GetProgress() {
+  Progress p;
+  p.registry_head = registry_head_.load();
+  p.applied = live_.applied_revision();
+  p.events_applied = events_applied_.load();
+  p.rebuilds = rebuilds_.load();
+  p.reconnects = reconnects_.load();
+  p.ready = ready_.load();
+  std::lock_guard<std::mutex> lock(mu_);
+  p.connected = active_ != nullptr;
+  if (p.applied < p.registry_head && behind_since_ != absl::InfiniteFuture()) {
+    p.seconds_behind = absl::ToDoubleSeconds(absl::Now() - behind_since_);
+  }
+  return p;
+}
+
 void RegistrySubscriber::Touch() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -181,8 +210,10 @@ RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* prog
     } else {
       const int64_t before = live_.applied_revision();
       applied = live_.ApplyLive(response.events());
+      events_applied_ += live_.applied_revision() - before;
       *progressed = *progressed || live_.applied_revision() > before;
     }
+    NoteHead(response.header_revision());
     if (!applied.ok()) {
       LogError(
           "the change stream does not fit the counters; rebuilding from a fresh initial "

@@ -56,6 +56,19 @@ class RegistrySubscriber {
   // Cancels the stream and joins the threads. Idempotent.
   void Stop();
 
+  // Where the subscriber stands, for metrics. Thread-safe.
+  struct Progress {
+    int64_t registry_head = 0;   // The latest revision the registry has reported.
+    int64_t applied = 0;         // The revision the served figures reflect.
+    int64_t events_applied = 0;  // Live events applied since start.
+    int64_t rebuilds = 0;        // Rebuilds from a fresh initial state (relists).
+    int64_t reconnects = 0;
+    double seconds_behind = 0;  // How long the figures have lagged the registry's head.
+    bool ready = false;
+    bool connected = false;  // A change stream is open.
+  };
+  Progress GetProgress();
+
  private:
   enum class Outcome { kRetry, kRebuild, kStopped };
 
@@ -67,6 +80,8 @@ class RegistrySubscriber {
   Outcome Follow(bool* rebuild, bool* progressed);
   void Watchdog();
   void Touch();  // Something was heard from the registry.
+  // After each response: the registry's head as the response reported it.
+  void NoteHead(int64_t header_revision);
   void UpdateReadiness();
   // Sleeps for `d` unless stopped first; false if stopped.
   bool SleepUnlessStopped(absl::Duration d);
@@ -81,6 +96,11 @@ class RegistrySubscriber {
   grpc::ClientContext* active_ = nullptr;  // Guarded by mu_: the open stream.
   absl::Time last_heard_;                  // Guarded by mu_.
   absl::Time stream_last_message_;         // Guarded by mu_.
+  // Since when the applied revision has been below the registry's head; InfiniteFuture when
+  // it is not.
+  absl::Time behind_since_ = absl::InfiniteFuture();  // Guarded by mu_.
+  std::atomic<int64_t> registry_head_{0};
+  std::atomic<int64_t> events_applied_{0};
 
   std::mutex readiness_mu_;  // Serializes UpdateReadiness.
   std::atomic<bool> ready_{false};

@@ -1,0 +1,95 @@
+#include "registry-service/src/api/registry_metrics.h"
+
+#include <sys/stat.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace observer::registry {
+namespace {
+
+double FileSize(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? static_cast<double>(st.st_size) : 0;
+}
+
+}  // namespace
+
+RegistryMetrics::RegistryMetrics(Metrics& metrics)
+    : metrics_(metrics),
+      commits_(prometheus::BuildCounter()
+                   .Name("registry_commits_total")
+                   .Help("Transactions committed (each a group of write requests, fsynced).")
+                   .Register(metrics.registry())
+                   .Add({})),
+      group_size_(prometheus::BuildHistogram()
+                      .Name("registry_commit_group_requests")
+                      .Help("Write requests per committed transaction group.")
+                      .Register(metrics.registry())
+                      .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128,
+                                                                       256, 512})),
+      commit_seconds_(
+          prometheus::BuildHistogram()
+              .Name("registry_commit_seconds")
+              .Help("Time from BEGIN to the end of COMMIT (fsync included) per transaction group.")
+              .Register(metrics.registry())
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                               0.02, 0.05, 0.1, 0.25, 0.5, 1})),
+      failures_(prometheus::BuildCounter()
+                    .Name("registry_commit_failures_total")
+                    .Help("Transaction groups that could not be committed, by kind: full (store "
+                          "full), busy (locked by another process), io (write or fsync "
+                          "failed).")
+                    .Register(metrics.registry())),
+      failures_full_(failures_.Add({{"kind", "full"}})),
+      failures_busy_(failures_.Add({{"kind", "busy"}})),
+      failures_io_(failures_.Add({{"kind", "io"}})),
+      replays_(prometheus::BuildCounter()
+                   .Name("registry_idempotent_replays_total")
+                   .Help("Writes answered from a stored response (a repeated request_id).")
+                   .Register(metrics.registry())
+                   .Add({})) {}
+
+void RegistryMetrics::OnCommit(int requests, absl::Duration duration, const absl::Status& commit) {
+  if (commit.ok()) {
+    commits_.Increment();
+    group_size_.Observe(requests);
+    commit_seconds_.Observe(absl::ToDoubleSeconds(duration));
+    return;
+  }
+  switch (commit.code()) {
+    case absl::StatusCode::kResourceExhausted:
+      failures_full_.Increment();
+      break;
+    case absl::StatusCode::kUnavailable:
+      failures_busy_.Increment();
+      break;
+    default:
+      failures_io_.Increment();
+  }
+}
+
+void RegistryMetrics::OnReplay() { replays_.Increment(); }
+
+void RegistryMetrics::Observe(Store& store, WatchHub& hub, RegistryHandler& handler,
+                              std::string store_path) {
+  metrics_.AddCallback("registry_head_revision", "The latest committed store revision.",
+                       [&hub] { return static_cast<double>(hub.head()); });
+  metrics_.AddCallback("registry_compacted_revision",
+                       "The oldest revision the change log still holds (watchers starting "
+                       "below it must start over).",
+                       [&store] {
+                         absl::StatusOr<Revisions> r = store.GetRevisions();
+                         return r.ok() ? static_cast<double>(r->compact) : 0.0;
+                       });
+  metrics_.AddCallback("registry_watchers", "Open Watch streams.",
+                       [&handler] { return static_cast<double>(handler.OpenWatches()); });
+  metrics_.AddCallback("registry_store_size_bytes",
+                       "Size of the store's files on disk (database and write-ahead log).",
+                       [path = std::move(store_path)] {
+                         return FileSize(path) + FileSize(absl::StrCat(path, "-wal"));
+                       });
+}
+
+}  // namespace observer::registry
