@@ -11,8 +11,9 @@ packages=(
   libsqlite3-dev libgtest-dev libgmock-dev libicu-dev iso-codes tzdata
   sqlite3 python3 openssl
 )
-# Only the google/rpc .proto files are needed from it, not the Go toolchain it recommends.
-no_recommends=(golang-github-gogo-googleapis-dev)
+# Only the google/rpc .proto files are needed from the first, not the Go toolchain it
+# recommends; prometheus brings promtool, for the metrics and alert-rule tests.
+no_recommends=(golang-github-gogo-googleapis-dev prometheus)
 
 installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == "installed" ]]

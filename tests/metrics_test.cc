@@ -214,6 +214,20 @@ TEST_F(MetricsTest, ServiceMetricsFollowTheRegisterAndTheStream) {
   EXPECT_EQ(Value(text, "registry_commit_failures_total", {{"kind", "io"}}), 0);
   EXPECT_EQ(Value(text, "registry_watchers", {}), 1) << "stats-service's subscription";
   EXPECT_GT(Value(text, "registry_store_size_bytes", {}), 4096);
+  EXPECT_GT(Value(text, "registry_store_filesystem_avail_bytes", {}), 0);
+  EXPECT_GE(Value(text, "registry_store_filesystem_size_bytes", {}),
+            Value(text, "registry_store_filesystem_avail_bytes", {}));
+
+  // Prometheus's own linter finds nothing in either exposition.
+  for (const std::string& exposition : {text, Scrape(*stats_)}) {
+    CommandOptions lint;
+    lint.stdin_data = exposition;
+    absl::StatusOr<CommandResult> r =
+        RunCommand({"/bin/sh", "-c", "exec promtool check metrics"}, lint);
+    ASSERT_OK(r.status());
+    EXPECT_EQ(r->exit_code(), 0) << r->Describe();
+    EXPECT_EQ(r->stdout_text + r->stderr_text, "") << r->Describe();
+  }
 
   // stats-service catches up: applied = head, no lag, every live event counted.
   std::string stats;

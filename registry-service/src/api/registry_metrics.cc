@@ -1,6 +1,7 @@
 #include "registry-service/src/api/registry_metrics.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <utility>
 
@@ -85,6 +86,23 @@ void RegistryMetrics::Observe(Store& store, WatchHub& hub, RegistryHandler& hand
                        });
   metrics_.AddCallback("registry_watchers", "Open Watch streams.",
                        [&handler] { return static_cast<double>(handler.OpenWatches()); });
+  // The file system holding the store: what "nearly full" is measured against.
+  const std::string dir = store_path.find('/') == std::string::npos
+                              ? "."
+                              : store_path.substr(0, store_path.rfind('/') + 1);
+  metrics_.AddCallback("registry_store_filesystem_avail_bytes",
+                       "Bytes available to the registry on the store's file system.", [dir] {
+                         struct statvfs fs {};
+                         return statvfs(dir.c_str(), &fs) == 0
+                                    ? static_cast<double>(fs.f_bavail) * fs.f_frsize
+                                    : 0.0;
+                       });
+  metrics_.AddCallback(
+      "registry_store_filesystem_size_bytes", "Size of the store's file system in bytes.", [dir] {
+        struct statvfs fs {};
+        return statvfs(dir.c_str(), &fs) == 0 ? static_cast<double>(fs.f_blocks) * fs.f_frsize
+                                              : 0.0;
+      });
   metrics_.AddCallback("registry_store_size_bytes",
                        "Size of the store's files on disk (database and write-ahead log).",
                        [path = std::move(store_path)] {

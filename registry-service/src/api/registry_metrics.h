@@ -1,6 +1,7 @@
 // registry-service's own Prometheus metrics: commits (count, requests per group, latency,
 // failures by kind), idempotent replays, and, read at scrape time, the head and compacted
-// revisions, open watches and the store's size on disk. No ids or names as labels.
+// revisions, open watches, the store's size on disk and the room left on its file system. No ids or
+// names as labels.
 #ifndef OBSERVER_REGISTRY_SERVICE_SRC_API_REGISTRY_METRICS_H_
 #define OBSERVER_REGISTRY_SERVICE_SRC_API_REGISTRY_METRICS_H_
 
