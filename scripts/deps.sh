@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev libcurl4-openssl-dev
   libsqlite3-dev libgtest-dev libgmock-dev libicu-dev iso-codes tzdata
-  sqlite3 python3 openssl
+  sqlite3 python3 openssl systemd
 )
 # Only the google/rpc .proto files are needed from the first, not the Go toolchain it
 # recommends; prometheus brings promtool, for the metrics and alert-rule tests.
