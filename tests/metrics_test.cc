@@ -5,10 +5,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
@@ -258,6 +263,39 @@ TEST_F(MetricsTest, ServiceMetricsFollowTheRegisterAndTheStream) {
       absl::Seconds(10)))
       << stats;
   EXPECT_EQ(Value(stats, "stats_applied_revision", {}), head);
+}
+
+// Every metric the deploy files (alert rules, dashboard) query exists in the services' output.
+TEST_F(MetricsTest, DeployFilesQueryOnlyMetricsTheServicesExport) {
+  RegistryClient client(registry_->channel());
+  ASSERT_OK(client.CreateElection(FutureElection("metrics-3")).status());
+  const std::string exported = Scrape(*registry_) + Scrape(*stats_);
+  std::set<std::string> names;
+  static const std::regex kSample(R"re(^([a-z_]+)[{ ])re");
+  for (absl::string_view line : absl::StrSplit(exported, '\n')) {
+    std::smatch m;
+    const std::string l(line);
+    if (std::regex_search(l, m, kSample)) names.insert(m[1].str());
+  }
+  ASSERT_GT(names.size(), 20u);
+  static const std::regex kQueried(R"re(\b((?:grpc_server|registry|stats|process)_[a-z_]+))re");
+  for (const char* file :
+       {"deploy/prometheus/alerts.yml", "deploy/grafana/observer-registry.json"}) {
+    std::ifstream in(absl::StrCat(OBSERVER_SOURCE_DIR, "/", file));
+    ASSERT_TRUE(in) << file;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string content = text.str();
+    int queried = 0;
+    for (std::sregex_iterator it(content.begin(), content.end(), kQueried), end; it != end; ++it) {
+      const std::string name = (*it)[1].str();
+      if (name == "stats_service" || name == "registry_service") continue;  // Not metrics.
+      ++queried;
+      EXPECT_TRUE(names.count(name) > 0)
+          << file << " queries " << name << ", which neither service exports";
+    }
+    EXPECT_GT(queried, 5) << file;
+  }
 }
 
 TEST(MetricsFlagsTest, BadOrBusyMetricsAddressIsRefused) {
