@@ -1,5 +1,6 @@
 #include "common/grpc_server.h"
 
+#include <grpcpp/ext/channelz_service_plugin.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
@@ -58,6 +59,8 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
                      const std::function<void()>& before_shutdown) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // grpc.channelz.v1.Channelz: live channel, server and socket statistics for debugging.
+  grpc::channelz::experimental::InitChannelzService();
   grpc::ServerBuilder builder;
   // A second server on the same address must fail, not share the port (Linux SO_REUSEPORT).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -1,5 +1,6 @@
-// The life of a gRPC server process, shared by both services: start with health checking
-// and reflection, announce the bound address, wait for SIGTERM/SIGINT, then drain and stop.
+// The life of a gRPC server process, shared by both services: start with health checking,
+// reflection and channelz, announce the bound address, wait for SIGTERM/SIGINT, then drain and
+// stop.
 #ifndef OBSERVER_COMMON_GRPC_SERVER_H_
 #define OBSERVER_COMMON_GRPC_SERVER_H_
 

@@ -181,6 +181,17 @@ TEST_F(MetricsTest, KnownTrafficIsCountedExactly) {
   EXPECT_THAT(log, Not(HasSubstr(bad.observer().id_document().number())));
 }
 
+TEST_F(MetricsTest, ChannelzAnswersAndIsCounted) {
+  // GetServersRequest{} (all fields zero): the servers of the process, here exactly one.
+  ASSERT_OK_AND_ASSIGN(
+      std::string servers,
+      RawUnaryCall(registry_->channel(), "/grpc.channelz.v1.Channelz/GetServers", ""));
+  EXPECT_FALSE(servers.empty());
+  EXPECT_EQ(Value(Scrape(*registry_), "grpc_server_handled_total",
+                  WithCode(Call("grpc.channelz.v1.Channelz", "GetServers"), "OK")),
+            1);
+}
+
 TEST_F(MetricsTest, StatsCallsAreCounted) {
   StatsClient client(stats_->channel());
   sv1::GetSummaryRequest missing;

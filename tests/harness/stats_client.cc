@@ -37,15 +37,9 @@ std::string HealthStatusName(HealthStatus status) {
   return absl::StrCat("status ", static_cast<int>(status));
 }
 
-absl::StatusOr<HealthStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
-                                         absl::Duration timeout, const std::string& service) {
-  // HealthCheckRequest { string service = 1; }
-  std::string request;
-  if (!service.empty()) {
-    request.push_back(0x0A);  // Field 1, length-delimited.
-    AppendVarint(service.size(), &request);
-    request += service;
-  }
+absl::StatusOr<std::string> RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                                         const std::string& method, const std::string& request,
+                                         absl::Duration timeout) {
   grpc::Slice slice(request);
   grpc::ByteBuffer request_buffer(&slice, 1);
   grpc::ByteBuffer response_buffer;
@@ -56,8 +50,8 @@ absl::StatusOr<HealthStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& c
   std::condition_variable cv;
   bool done = false;
   grpc::Status status;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request_buffer,
-                 &response_buffer, [&](grpc::Status s) {
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request_buffer, &response_buffer,
+                 [&](grpc::Status s) {
                    std::lock_guard<std::mutex> lock(mu);
                    status = std::move(s);
                    done = true;
@@ -74,6 +68,22 @@ absl::StatusOr<HealthStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& c
   for (const grpc::Slice& s : slices) {
     bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
+  return bytes;
+}
+
+absl::StatusOr<HealthStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                         absl::Duration timeout, const std::string& service) {
+  // HealthCheckRequest { string service = 1; }
+  std::string request;
+  if (!service.empty()) {
+    request.push_back(0x0A);  // Field 1, length-delimited.
+    AppendVarint(service.size(), &request);
+    request += service;
+  }
+  absl::StatusOr<std::string> response =
+      RawUnaryCall(channel, "/grpc.health.v1.Health/Check", request, timeout);
+  if (!response.ok()) return response.status();
+  const std::string& bytes = *response;
   // HealthCheckResponse { ServingStatus status = 1; }
   google::protobuf::UnknownFieldSet fields;
   if (!fields.ParseFromString(bytes)) {

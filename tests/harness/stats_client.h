@@ -35,6 +35,12 @@ namespace sv1 = ::observer::stats::v1;
 enum class HealthStatus { kUnknown = 0, kServing = 1, kNotServing = 2, kServiceUnknown = 3 };
 std::string HealthStatusName(HealthStatus status);
 
+// A unary call with the request and response as serialized bytes, for services Debian ships
+// no generated stubs of (health, channelz).
+absl::StatusOr<std::string> RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                                         const std::string& method, const std::string& request,
+                                         absl::Duration timeout = absl::Seconds(5));
+
 // grpc.health.v1.Health/Check of `service` ("" = the whole server). Debian's gRPC ships no
 // generated health stub, so the call goes through grpc::GenericStub with the (tiny) messages
 // encoded by hand.
