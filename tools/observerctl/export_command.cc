@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/personal_data.h"
 #include "tools/observerctl/commands.h"
 #include "tools/observerctl/csv.h"
 #include "tools/observerctl/observer_columns.h"
@@ -18,12 +19,6 @@ namespace v1 = ::observer::registry::v1;
 using Stub = v1::RegistryService::Stub;
 
 const std::vector<std::string> kFormats = {"csv", "json"};
-
-void StripPersonalData(v1::Observer& o) {
-  o.clear_birth_date();
-  o.clear_id_document();
-  o.clear_contact();
-}
 
 int Export(const Invocation& inv) {
   absl::StatusOr<std::string> format = OutputFormat(inv, kFormats);

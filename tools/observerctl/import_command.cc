@@ -28,6 +28,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/digest.h"
 #include "common/errors.h"
+#include "common/personal_data.h"
 #include "common/proto_time.h"
 #include "tools/observerctl/commands.h"
 #include "tools/observerctl/csv.h"
@@ -78,14 +79,6 @@ void RefuseFromStatus(Row& row, absl::string_view code, absl::string_view messag
   for (const auto& [field, description] : violations) {
     row.Refuse(ColumnForField(field), absl::StrCat(description, " (", code, ")"));
   }
-}
-
-std::string DocumentKey(const v1::IdDocument& d) {
-  std::string number;
-  for (char c : d.number()) {
-    if (c != ' ' && c != '-') number += absl::ascii_toupper(static_cast<unsigned char>(c));
-  }
-  return absl::StrCat(static_cast<int>(d.type()), "|", d.issuing_country(), "|", number);
 }
 
 class Importer {

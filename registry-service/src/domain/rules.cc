@@ -275,21 +275,6 @@ void ValidateObserver(const CountryCodes& countries, v1::Observer& observer, Vio
   for (const std::string& t : seen) observer.add_tags(t);
 }
 
-std::string DocumentKey(const v1::IdDocument& document) {
-  std::string number;
-  for (char c : document.number()) {
-    if (absl::ascii_isalnum(c)) number.push_back(absl::ascii_toupper(c));
-  }
-  return absl::StrCat(static_cast<int>(document.type()), ":", document.issuing_country(), ":",
-                      number);
-}
-
-void StripPersonalData(v1::Observer& observer) {
-  observer.clear_birth_date();
-  observer.clear_id_document();
-  observer.clear_contact();
-}
-
 absl::string_view TransitionName(Transition t) {
   switch (t) {
     case Transition::kAccredit:

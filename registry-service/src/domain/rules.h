@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "common/country_codes.h"
 #include "common/errors.h"
+#include "common/personal_data.h"
 #include "common/resource_names.h"
 #include "observer/registry/v1/resources.pb.h"
 
@@ -47,12 +48,9 @@ void ValidateOrganisation(v1::Organisation& organisation, Violations& v);
 // organisation existence, host country, duplicates, deadline).
 void ValidateObserver(const CountryCodes& countries, v1::Observer& observer, Violations& v);
 
-// The identity document as compared for duplicates: type, issuing country and the number
-// with spaces and dashes removed, upper-cased.
-std::string DocumentKey(const v1::IdDocument& document);
-
-// Removes the personal data (identity document, birth date, contact).
-void StripPersonalData(v1::Observer& observer);
+// DocumentKey and StripPersonalData: common/personal_data.h.
+using ::observer::DocumentKey;
+using ::observer::StripPersonalData;
 
 // The status transitions of the lifecycle.
 enum class Transition { kAccredit, kReject, kSuspend, kReinstate, kWithdraw };
