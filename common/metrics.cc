@@ -108,15 +108,33 @@ class CallbackCollector : public prometheus::Collectable {
  public:
   void Add(std::string name, std::string help, std::function<double()> value, bool counter) {
     std::lock_guard<std::mutex> lock(mu_);
-    entries_.push_back({std::move(name), std::move(help), std::move(value), counter});
+    entries_.push_back({std::move(name), std::move(help), std::move(value), nullptr, counter});
+  }
+  void AddFamily(std::string name, std::string help,
+                 std::function<std::vector<Metrics::Sample>()> samples) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.push_back({std::move(name), std::move(help), nullptr, std::move(samples), false});
   }
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<prometheus::MetricFamily> out;
     for (const Entry& e : entries_) {
-      out.push_back(
-          OneGauge(e.name, e.help, e.value(),
-                   e.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge));
+      if (e.value) {
+        out.push_back(
+            OneGauge(e.name, e.help, e.value(),
+                     e.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge));
+        continue;
+      }
+      prometheus::MetricFamily family{e.name, e.help, prometheus::MetricType::Gauge, {}};
+      for (Metrics::Sample& sample : e.samples()) {
+        prometheus::ClientMetric m;
+        for (auto& [label, value] : sample.labels) {
+          m.label.push_back({std::move(label), std::move(value)});
+        }
+        m.gauge.value = sample.value;
+        family.metric.push_back(std::move(m));
+      }
+      out.push_back(std::move(family));
     }
     return out;
   }
@@ -125,7 +143,8 @@ class CallbackCollector : public prometheus::Collectable {
   struct Entry {
     std::string name;
     std::string help;
-    std::function<double()> value;
+    std::function<double()> value;                          // A single value, or
+    std::function<std::vector<Metrics::Sample>()> samples;  // a labelled family.
     bool counter;
   };
   mutable std::mutex mu_;
@@ -152,6 +171,11 @@ Metrics::~Metrics() = default;
 void Metrics::AddCallback(const std::string& name, const std::string& help,
                           std::function<double()> value, bool counter) {
   callbacks_->Add(name, help, std::move(value), counter);
+}
+
+void Metrics::AddGaugeFamilyCallback(const std::string& name, const std::string& help,
+                                     std::function<std::vector<Sample>()> samples) {
+  callbacks_->AddFamily(name, help, std::move(samples));
 }
 
 void Metrics::StopServing() { exposer_.reset(); }

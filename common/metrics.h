@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -40,6 +42,16 @@ class Metrics {
   // counter kept by the code it describes). `counter`: exposed as a counter (monotonic).
   void AddCallback(const std::string& name, const std::string& help, std::function<double()> value,
                    bool counter = false);
+
+  // One labelled value of a gauge family read at scrape time.
+  struct Sample {
+    std::vector<std::pair<std::string, std::string>> labels;
+    double value = 0;
+  };
+  // A gauge family whose series are read at each scrape (e.g. observers per election and
+  // status). The callback decides the series, so it must keep their number bounded.
+  void AddGaugeFamilyCallback(const std::string& name, const std::string& help,
+                              std::function<std::vector<Sample>()> samples);
 
   // Serves /metrics on `address` ("host:port"; port 0 picks a free port). Returns the bound
   // address, or UNAVAILABLE if it cannot be bound.

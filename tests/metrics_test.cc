@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
@@ -276,10 +277,109 @@ TEST_F(MetricsTest, ServiceMetricsFollowTheRegisterAndTheStream) {
   EXPECT_EQ(Value(stats, "stats_applied_revision", {}), head);
 }
 
+// The register's content as gauges: observers per election and status from the registry, and
+// accredited observers by organisation, country and region from stats-service.
+TEST_F(MetricsTest, ObserverCountsPerElectionStatusAndBreakdown) {
+  RegistryClient client(registry_->channel());
+  ASSERT_OK(client.CreateElection(FutureElection("metrics-4")).status());
+  ASSERT_OK(client.CreateOrganisation(NewOrganisation("OSCE", "OSCE")).status());
+  std::vector<std::string> names;
+  for (const char* citizenship : {"DE", "DE", "DE", "FR", "FR"}) {
+    ASSERT_OK_AND_ASSIGN(rv1::CreateObserverResponse created,
+                         client.CreateObserver(NewObserverRequest(ElectionName("metrics-4"),
+                                                                  NextSeq(), citizenship)));
+    names.push_back(created.observer().name());
+  }
+  rv1::CreateObserverRequest from_osce =
+      NewObserverRequest(ElectionName("metrics-4"), NextSeq(), "PL");
+  from_osce.mutable_observer()->mutable_sending_body()->set_organisation("organisations/OSCE");
+  ASSERT_OK_AND_ASSIGN(rv1::CreateObserverResponse osce, client.CreateObserver(from_osce));
+  names.push_back(osce.observer().name());
+  // Accredited: two from Germany, one from France, the one from OSCE. One German and one French
+  // observer stay submitted.
+  for (size_t i : {0, 1, 3, 5}) {
+    rv1::AccreditObserverRequest accredit;
+    accredit.set_name(names[i]);
+    accredit.set_decision_reference("CEC-METRICS-1");
+    ASSERT_OK(client.AccreditObserver(accredit).status());
+  }
+  ASSERT_OK_AND_ASSIGN(const int64_t head, client.HeadRevision());
+
+  const std::string registry = Scrape(*registry_);
+  EXPECT_EQ(
+      Value(registry, "registry_observers", {{"election", "metrics-4"}, {"status", "ACCREDITED"}}),
+      4);
+  EXPECT_EQ(
+      Value(registry, "registry_observers", {{"election", "metrics-4"}, {"status", "SUBMITTED"}}),
+      2);
+  EXPECT_EQ(SampleCount(registry, "registry_observers", {{"election", "metrics-4"}}), 2)
+      << "statuses without observers have no series";
+
+  std::string stats;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        stats = Scrape(*stats_);
+        return SampleValue(stats, "stats_applied_revision").value_or(-1) == head;
+      },
+      absl::Seconds(10)))
+      << stats;
+  const auto accredited = [&](const std::string& dimension, const std::string& key) {
+    return Value(stats, "stats_accredited_observers",
+                 {{"election", "metrics-4"}, {"dimension", dimension}, {"key", key}});
+  };
+  EXPECT_EQ(accredited("country", "DE"), 2);
+  EXPECT_EQ(accredited("country", "FR"), 1);
+  EXPECT_EQ(accredited("organisation", "OSCE"), 1);
+  EXPECT_EQ(accredited("region", "150"), 3) << "Europe (M49), by sending state";
+  EXPECT_EQ(SampleCount(stats, "stats_accredited_observers",
+                        {{"dimension", "region"}, {"key", "150"}, {"name", "Europe"}}),
+            1)
+      << "the key's English name for dashboards";
+  EXPECT_EQ(SampleCount(stats, "stats_accredited_observers", {{"election", "metrics-4"}}), 4);
+
+  // The only watcher, stats-service's subscription, is caught up.
+  EXPECT_EQ(Value(Scrape(*registry_), "registry_watcher_max_lag_revisions", {}), 0);
+}
+
+// However many elections there are, registry_observers has series for the 20 with the most
+// observers (ties by id) and one more, "_other", for the rest.
+TEST_F(MetricsTest, ObserverCountSeriesAreBounded) {
+  RegistryClient client(registry_->channel());
+  for (int i = 0; i < 23; ++i) {
+    const std::string id = absl::StrFormat("bound-%02d", i);
+    ASSERT_OK(client.CreateElection(FutureElection(id)).status());
+    for (int n = 0; n < (i >= 20 ? 2 : 1); ++n) {
+      ASSERT_OK(client.CreateObserver(NewObserverRequest(ElectionName(id), NextSeq())).status());
+    }
+  }
+  const std::string text = Scrape(*registry_);
+  EXPECT_EQ(SampleCount(text, "registry_observers", {}), 21) << text;
+  for (const char* shown : {"bound-00", "bound-16", "bound-20", "bound-22"}) {
+    EXPECT_EQ(Value(text, "registry_observers", {{"election", shown}, {"status", "SUBMITTED"}}),
+              shown[6] == '2' ? 2 : 1)
+        << shown;
+  }
+  EXPECT_EQ(SampleCount(text, "registry_observers", {{"election", "bound-17"}}), 0);
+  EXPECT_EQ(Value(text, "registry_observers", {{"election", "_other"}, {"status", "SUBMITTED"}}), 3)
+      << "bound-17, bound-18 and bound-19";
+}
+
 // Every metric the deploy files (alert rules, dashboard) query exists in the services' output.
 TEST_F(MetricsTest, DeployFilesQueryOnlyMetricsTheServicesExport) {
   RegistryClient client(registry_->channel());
   ASSERT_OK(client.CreateElection(FutureElection("metrics-3")).status());
+  // One accredited observer, so that the per-election families have a series.
+  ASSERT_OK_AND_ASSIGN(
+      rv1::CreateObserverResponse created,
+      client.CreateObserver(NewObserverRequest(ElectionName("metrics-3"), NextSeq())));
+  rv1::AccreditObserverRequest accredit;
+  accredit.set_name(created.observer().name());
+  accredit.set_decision_reference("CEC-METRICS-3");
+  ASSERT_OK(client.AccreditObserver(accredit).status());
+  ASSERT_OK_AND_ASSIGN(const int64_t head, client.HeadRevision());
+  ASSERT_TRUE(PollUntil(
+      [&] { return SampleValue(Scrape(*stats_), "stats_applied_revision").value_or(-1) == head; },
+      absl::Seconds(10)));
   const std::string exported = Scrape(*registry_) + Scrape(*stats_);
   std::set<std::string> names;
   static const std::regex kSample(R"re(^([a-z_]+)[{ ])re");

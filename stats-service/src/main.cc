@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   observer::stats::StatsHandler handler(live, {absl::GetFlag(FLAGS_max_revision_wait)});
 
   observer::Metrics metrics("stats");
-  observer::stats::ObserveStats(metrics, subscriber, handler);
+  observer::stats::ObserveStats(metrics, live, subscriber, handler);
   observer::LogInfo("starting", {{"service", "stats"},
                                  {"registry", registry},
                                  {"region_schemes", absl::GetFlag(FLAGS_region_schemes)}});

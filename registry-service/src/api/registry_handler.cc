@@ -1,5 +1,6 @@
 #include "registry-service/src/api/registry_handler.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/grpc_status.h"
@@ -68,6 +69,20 @@ RegistryHandler::RegistryHandler(Registry& registry, Store& store, WatchHub& hub
 size_t RegistryHandler::OpenWatches() {
   std::lock_guard<std::mutex> lock(watches_mu_);
   return watches_.size();
+}
+
+int64_t RegistryHandler::MaxWatchLag(int64_t head) {
+  std::set<std::shared_ptr<WatchSession>> open;
+  {
+    std::lock_guard<std::mutex> lock(watches_mu_);
+    open = watches_;
+  }
+  int64_t lag = 0;
+  for (const auto& session : open) {
+    const int64_t position = session->Position();
+    if (position >= 0) lag = std::max(lag, head - position);
+  }
+  return lag;
 }
 
 void RegistryHandler::CloseWatches() {

@@ -23,6 +23,8 @@ class RegistryHandler final : public v1::RegistryService::CallbackService {
   void CloseWatches();
   // How many Watch streams are open (for metrics).
   size_t OpenWatches();
+  // How many revisions the slowest open Watch is behind `head` (0 with none open).
+  int64_t MaxWatchLag(int64_t head);
 
   grpc::ServerUnaryReactor* CreateElection(grpc::CallbackServerContext* context,
                                            const v1::CreateElectionRequest* request,

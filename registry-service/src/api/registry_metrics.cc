@@ -3,9 +3,15 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace observer::registry {
 namespace {
@@ -13,6 +19,44 @@ namespace {
 double FileSize(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 ? static_cast<double>(st.st_size) : 0;
+}
+
+// registry_observers keeps its series bounded: this many elections, then one for the rest.
+constexpr size_t kMaxElectionsInMetrics = 20;
+constexpr absl::string_view kOtherElections = "_other";
+
+// "OBSERVER_STATUS_ACCREDITED" → "ACCREDITED".
+std::string StatusLabel(v1::ObserverStatus status) {
+  const std::string& name = v1::ObserverStatus_Name(status);
+  if (name.empty()) return absl::StrCat(static_cast<int>(status));
+  return std::string(absl::StripPrefix(name, "OBSERVER_STATUS_"));
+}
+
+std::vector<Metrics::Sample> ObserverSamples(Store& store) {
+  absl::StatusOr<std::vector<ObserverCount>> counts = store.CountObservers();
+  if (!counts.ok()) return {};  // The scrape goes on; the store's own errors are logged.
+  // Elections by observer count, largest first (ties by id); the tail is folded.
+  std::map<std::string, int64_t> totals;
+  for (const ObserverCount& c : *counts) totals[c.election_id] += c.count;
+  std::vector<std::pair<std::string, int64_t>> order(totals.begin(), totals.end());
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::set<std::string> shown;
+  for (size_t i = 0; i < order.size() && i < kMaxElectionsInMetrics; ++i) {
+    shown.insert(order[i].first);
+  }
+  std::map<std::pair<std::string, std::string>, int64_t> series;
+  for (const ObserverCount& c : *counts) {
+    const std::string election =
+        shown.count(c.election_id) > 0 ? c.election_id : std::string(kOtherElections);
+    series[{election, StatusLabel(c.status)}] += c.count;
+  }
+  std::vector<Metrics::Sample> samples;
+  for (const auto& [labels, count] : series) {
+    samples.push_back(
+        {{{"election", labels.first}, {"status", labels.second}}, static_cast<double>(count)});
+  }
+  return samples;
 }
 
 }  // namespace
@@ -86,6 +130,17 @@ void RegistryMetrics::Observe(Store& store, WatchHub& hub, RegistryHandler& hand
                        });
   metrics_.AddCallback("registry_watchers", "Open Watch streams.",
                        [&handler] { return static_cast<double>(handler.OpenWatches()); });
+  metrics_.AddCallback(
+      "registry_watcher_max_lag_revisions",
+      "Revisions the slowest open Watch stream has not been sent yet (0 with none open).",
+      [&handler, &hub] { return static_cast<double>(handler.MaxWatchLag(hub.head())); });
+  metrics_.AddGaugeFamilyCallback(
+      "registry_observers",
+      absl::StrCat("Observers per election and status, for the ", kMaxElectionsInMetrics,
+                   " elections with the most observers; the others are summed under "
+                   "election=\"",
+                   kOtherElections, "\"."),
+      [&store] { return ObserverSamples(store); });
   // The file system holding the store: what "nearly full" is measured against.
   const std::string dir = store_path.find('/') == std::string::npos
                               ? "."

@@ -734,9 +734,12 @@ TEST_F(WatchSessionTest, ASinkThatDoesNotAcknowledgeNeverBlocksWriters) {
   writes.get();
   EXPECT_EQ(Head(), kWrites + 1);
   EXPECT_EQ(sink_.responses().size(), 1u) << "nothing is sent while a send is outstanding";
+  // The watcher's position (what the lag metric measures) is the one revision it was sent.
+  EXPECT_EQ(session_->Position(), 1);
 
   sink_.SetAutoAck(true);
   ASSERT_TRUE(sink_.WaitForRevision(kWrites + 1));
+  EXPECT_EQ(session_->Position(), kWrites + 1);
   const std::vector<v1::WatchResponse> responses = sink_.responses();
   EXPECT_THAT(LiveRevisions(responses), ElementsAreArray(Range(1, kWrites + 1)));
   for (const auto& r : responses) EXPECT_LE(r.events_size(), 50);

@@ -86,6 +86,12 @@ void WatchSession::Start(const v1::WatchRequest& request) {
   Run(action);
 }
 
+int64_t WatchSession::Position() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (snapshot_ != nullptr) return snapshot_->revision();
+  return cursor_ > 0 ? cursor_ - 1 : -1;
+}
+
 void WatchSession::OnSent(bool ok) {
   Action action;
   {

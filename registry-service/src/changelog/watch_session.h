@@ -50,6 +50,10 @@ class WatchSession final : public Wakeable, public std::enable_shared_from_this<
 
   void Wake(bool progress) override;
 
+  // The last revision handed to the transport (during the initial state: the snapshot's
+  // revision); head minus it is how far the watcher is behind. -1 before the start.
+  int64_t Position();
+
  private:
   // What to do after the lock is released.
   struct Action {

@@ -682,6 +682,23 @@ absl::StatusOr<Page<v1::Observer>> SqliteStore::ListObservers(const ObserverQuer
       });
 }
 
+absl::StatusOr<std::vector<ObserverCount>> SqliteStore::CountObservers() {
+  return InReadTxn<std::vector<ObserverCount>>([](sqlite::Connection& db, int64_t)
+                                                   -> absl::StatusOr<std::vector<ObserverCount>> {
+    // A scan of the observers_by_status index, not of the records.
+    ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT election_id, status, COUNT(*) FROM observers "
+                                           "GROUP BY election_id, status "
+                                           "ORDER BY election_id, status"));
+    std::vector<ObserverCount> counts;
+    for (;;) {
+      ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) break;
+      counts.push_back({stmt.Text(0), static_cast<v1::ObserverStatus>(stmt.Int(1)), stmt.Int(2)});
+    }
+    return counts;
+  });
+}
+
 absl::StatusOr<Revisions> SqliteStore::GetRevisions() {
   return InReadTxn<Revisions>(
       [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<Revisions> {

@@ -56,6 +56,7 @@ class SqliteStore final : public Store {
                                                       absl::string_view observer_id) override;
   absl::StatusOr<Page<v1::Observer>> ListObservers(const ObserverQuery& query) override;
 
+  absl::StatusOr<std::vector<ObserverCount>> CountObservers() override;
   absl::StatusOr<Revisions> GetRevisions() override;
   absl::StatusOr<std::vector<v1::ChangeEvent>> ReadChanges(int64_t from, int max_events,
                                                            int64_t max_bytes) override;

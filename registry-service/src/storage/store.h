@@ -59,6 +59,13 @@ struct StoredRequest {
   int64_t revision = 0;     // Head revision after the original write.
 };
 
+// How many observers of one election are in one status.
+struct ObserverCount {
+  std::string election_id;
+  v1::ObserverStatus status = v1::OBSERVER_STATUS_UNSPECIFIED;
+  int64_t count = 0;
+};
+
 struct Revisions {
   int64_t head = 0;     // Last committed revision (0: empty store).
   int64_t compact = 1;  // Oldest revision still in the change log.
@@ -154,6 +161,10 @@ class Store {
                                                               absl::string_view observer_id) = 0;
   // Observers in id order; `Page::items` ids are the keys for the next page.
   virtual absl::StatusOr<Page<v1::Observer>> ListObservers(const ObserverQuery& query) = 0;
+
+  // The number of observers per election and status, in (election, status) order; pairs
+  // without observers are left out.
+  virtual absl::StatusOr<std::vector<ObserverCount>> CountObservers() = 0;
 
   virtual absl::StatusOr<Revisions> GetRevisions() = 0;
   // Change events with revision >= `from`, in order, at most `max_events` and roughly at most

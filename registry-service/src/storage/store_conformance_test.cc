@@ -847,6 +847,38 @@ TEST_P(StoreConformanceTest, ListObserversByEveryConditionWithKeysetPagination) 
   EXPECT_EQ(page->revision, GetRevisions().head);
 }
 
+TEST_P(StoreConformanceTest, CountObserversByElectionAndStatus) {
+  absl::StatusOr<std::vector<ObserverCount>> empty = store().CountObservers();
+  ASSERT_OK(empty);
+  EXPECT_THAT(*empty, IsEmpty());
+
+  PutElection(Election("e1"));
+  PutElection(Election("e2"));
+  PutElection(Election("e3"));  // No observers: not listed.
+  const auto put = [&](const std::string& election, const std::string& id,
+                       v1::ObserverStatus status) {
+    PutObserver(election, id, Observer(election, id, ObserverSpec().Status(status)));
+  };
+  put("e1", "a1", v1::OBSERVER_STATUS_ACCREDITED);
+  put("e1", "a2", v1::OBSERVER_STATUS_ACCREDITED);
+  put("e1", "a3", v1::OBSERVER_STATUS_ACCREDITED);
+  put("e1", "a4", v1::OBSERVER_STATUS_SUBMITTED);
+  put("e2", "b1", v1::OBSERVER_STATUS_ACCREDITED);
+  // A status change moves the observer, a deletion removes it.
+  put("e1", "a4", v1::OBSERVER_STATUS_REJECTED);
+  DeleteObserver("e1", "a3");
+
+  absl::StatusOr<std::vector<ObserverCount>> counts = store().CountObservers();
+  ASSERT_OK(counts);
+  std::vector<std::string> got;
+  for (const ObserverCount& c : *counts) {
+    got.push_back(
+        absl::StrCat(c.election_id, " ", v1::ObserverStatus_Name(c.status), " ", c.count));
+  }
+  EXPECT_THAT(got, ElementsAre("e1 OBSERVER_STATUS_ACCREDITED 2", "e1 OBSERVER_STATUS_REJECTED 1",
+                               "e2 OBSERVER_STATUS_ACCREDITED 1"));
+}
+
 TEST_P(StoreConformanceTest, ReadChangesHonoursMaxEventsAndMaxBytes) {
   for (int i = 1; i <= 10; ++i) Touch(absl::StrCat("elections/e-", 100 + i));
   const std::vector<v1::ChangeEvent> all = AllChanges();

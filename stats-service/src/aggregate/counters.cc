@@ -476,6 +476,15 @@ absl::StatusOr<v1::Breakdown> Counters::Break(const v1::GetBreakdownRequest& req
   return breakdown;
 }
 
+std::vector<std::string> Counters::KnownElections() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, election] : elections_) {
+    if (election.known) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 std::map<std::string, int64_t> Counters::Dump() const {
   std::map<std::string, int64_t> dump;
   for (const auto& [id, election] : elections_) {

@@ -56,6 +56,9 @@ class Counters {
   // history with a recount of the final records, and check that no zero counter lingers.
   std::map<std::string, int64_t> Dump() const;
 
+  // The ids of the elections whose records have been seen, in id order.
+  std::vector<std::string> KnownElections() const;
+
   // How many counters are held: the non-zero (election, cell, dimension, value) entries, as
   // many as Dump() lists. Memory is proportional to it.
   int64_t CounterCount() const;

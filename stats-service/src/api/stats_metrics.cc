@@ -3,10 +3,69 @@
 #include <algorithm>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace observer::stats {
+namespace {
 
-void ObserveStats(Metrics& metrics, RegistrySubscriber& subscriber, StatsHandler& handler) {
+// stats_accredited_observers keeps its series bounded: this many elections (those with the
+// most accredited observers) and this many rows per dimension, the rest folded into "_other".
+constexpr size_t kMaxElectionsInMetrics = 10;
+constexpr int kMaxRowsInMetrics = 20;
+constexpr char kOther[] = "_other";
+
+struct MetricDimension {
+  v1::Dimension dimension;
+  const char* label;
+};
+constexpr MetricDimension kMetricDimensions[] = {
+    {v1::DIMENSION_ORGANISATION, "organisation"},
+    {v1::DIMENSION_SENDING_STATE, "country"},
+    {v1::DIMENSION_REGION, "region"},
+};
+
+// Accredited, non-test observers of the largest elections by organisation, sending country
+// and region (the default scheme, by sending country).
+std::vector<Metrics::Sample> AccreditedObserverSamples(const Counters& counters) {
+  std::vector<std::pair<std::string, int64_t>> elections;
+  for (const std::string& id : counters.KnownElections()) {
+    v1::GetSummaryRequest request;
+    request.set_election(absl::StrCat("elections/", id));
+    absl::StatusOr<v1::Summary> summary = counters.Summarize(request);
+    if (summary.ok()) elections.emplace_back(id, summary->observers());
+  }
+  std::stable_sort(elections.begin(), elections.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (elections.size() > kMaxElectionsInMetrics) elections.resize(kMaxElectionsInMetrics);
+
+  std::vector<Metrics::Sample> samples;
+  for (const auto& [id, total] : elections) {
+    for (const MetricDimension& d : kMetricDimensions) {
+      v1::GetBreakdownRequest request;
+      request.set_election(absl::StrCat("elections/", id));
+      request.set_dimension(d.dimension);
+      request.set_top_n(kMaxRowsInMetrics);
+      absl::StatusOr<v1::Breakdown> breakdown = counters.Break(request);
+      if (!breakdown.ok()) continue;
+      for (const v1::BreakdownRow& row : breakdown->rows()) {
+        samples.push_back({{{"election", id},
+                            {"dimension", d.label},
+                            {"key", row.folded() ? kOther : row.key()},
+                            {"name", row.display_name()}},
+                           static_cast<double>(row.count())});
+      }
+    }
+  }
+  return samples;
+}
+
+}  // namespace
+
+void ObserveStats(Metrics& metrics, const LiveStats& live, RegistrySubscriber& subscriber,
+                  StatsHandler& handler) {
   using Progress = RegistrySubscriber::Progress;
   auto add = [&](const std::string& name, const std::string& help,
                  std::function<double(const Progress&)> field, bool counter = false) {
@@ -38,6 +97,22 @@ void ObserveStats(Metrics& metrics, RegistrySubscriber& subscriber, StatsHandler
       [](const Progress& p) { return p.connected ? 1.0 : 0.0; });
   metrics.AddCallback("stats_streaming_clients", "Open WatchSummary and WatchBreakdown streams.",
                       [&handler] { return static_cast<double>(handler.OpenStreams()); });
+  metrics.AddGaugeFamilyCallback(
+      "stats_accredited_observers",
+      absl::StrCat("Accredited observers (test records excluded) by organisation, sending "
+                   "country and region (default scheme), for the ",
+                   kMaxElectionsInMetrics, " elections with the most; at most ", kMaxRowsInMetrics,
+                   " keys per dimension, the rest summed under key=\"", kOther,
+                   "\"; `name` is the key's English name. Empty until the first sync."),
+      [&live] {
+        std::vector<Metrics::Sample> samples;
+        live.Read([&samples](const Counters& counters, int64_t) {
+              samples = AccreditedObserverSamples(counters);
+              return absl::OkStatus();
+            })
+            .IgnoreError();
+        return samples;
+      });
 }
 
 }  // namespace observer::stats
