@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
@@ -15,8 +16,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
+#include "common/version.h"
 
 namespace observer {
 namespace {
@@ -43,6 +47,14 @@ std::vector<absl::CommandLineFlag*> OwnFlagsByName() {
             [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
   return flags;
 }
+
+// The flags ParseFlagsWithEnv set from the environment, for LogStartupConfig.
+std::vector<std::string>& FlagsFromEnvironment() {
+  static auto* names = new std::vector<std::string>();
+  return *names;
+}
+
+constexpr std::string_view kRedacted = "REDACTED";
 
 std::string DisplayName(absl::string_view flag_name) {
   return absl::StrCat("--", absl::StrReplaceAll(flag_name, {{"_", "-"}}));
@@ -96,6 +108,7 @@ void ExitWithUsageError(absl::string_view message) {
 std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view env_prefix,
                                      absl::string_view usage) {
   std::set<std::string> given_on_command_line;
+  FlagsFromEnvironment().clear();
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg == "--") {
@@ -142,12 +155,59 @@ std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view en
     // An empty variable counts as unset, as compose files and unit files often leave them so.
     if (value == nullptr || *value == '\0') continue;
     std::string error;
+    FlagsFromEnvironment().push_back(std::string(flag->Name()));
     if (!flag->ParseFrom(value, &error)) {
-      ExitWithUsageError(absl::StrCat("invalid value '", value, "' in environment variable ",
-                                      variable, " (for ", DisplayName(flag->Name()), "): ", error));
+      ExitWithUsageError(absl::StrCat("invalid value '", RedactSecret(flag->Name(), value),
+                                      "' in environment variable ", variable, " (for ",
+                                      DisplayName(flag->Name()), "): ", error));
     }
   }
   return {argv[0]};
+}
+
+std::string RedactSecret(absl::string_view flag_name, absl::string_view value) {
+  for (absl::string_view word : {"password", "secret", "token"}) {
+    if (absl::StrContains(flag_name, word)) return value.empty() ? "" : std::string(kRedacted);
+  }
+  std::string out(value);
+  // scheme://user:password@host...
+  if (const size_t scheme = out.find("://"); scheme != std::string::npos) {
+    const size_t start = scheme + 3;
+    const size_t at = out.find('@', start);
+    const size_t slash = out.find('/', start);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+      const size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) {
+        out.replace(colon + 1, at - colon - 1, kRedacted);
+      }
+    }
+  }
+  // password=... in a key=value connection string or a URI query.
+  size_t pos = 0;
+  while ((pos = out.find("password=", pos)) != std::string::npos) {
+    const size_t start = pos + 9;
+    size_t end = out.find_first_of(" &;", start);
+    if (end == std::string::npos) end = out.size();
+    out.replace(start, end - start, kRedacted);
+    pos = start + kRedacted.size();
+  }
+  return out;
+}
+
+void LogStartupConfig(absl::string_view service) {
+  const std::vector<absl::CommandLineFlag*> flags = OwnFlagsByName();
+  std::vector<std::string> values;
+  values.reserve(flags.size());
+  for (const absl::CommandLineFlag* flag : flags) {
+    values.push_back(RedactSecret(flag->Name(), flag->CurrentValue()));
+  }
+  const std::string from_env = absl::StrJoin(FlagsFromEnvironment(), ",");
+  std::vector<LogField> fields = {{"service", service},
+                                  {"version", BuildVersion()},
+                                  {"revision", BuildRevision()},
+                                  {"from_env", from_env}};
+  for (size_t i = 0; i < flags.size(); ++i) fields.emplace_back(flags[i]->Name(), values[i]);
+  Log(LogLevel::kInfo, "config", fields);
 }
 
 absl::Status ValidateListenAddress(absl::string_view address) {

@@ -31,6 +31,16 @@ inline constexpr int kUsageErrorExitCode = 2;
 std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view env_prefix,
                                      absl::string_view usage);
 
+// Logs one "config" line at info: every flag of the program with its effective value (secrets
+// redacted, see RedactSecret), the service, the version, and which flags came from the
+// environment. Call after ParseFlagsWithEnv and the log level flag.
+void LogStartupConfig(absl::string_view service);
+
+// `value` of the flag `flag_name` as it may be logged: the whole value of a flag whose name
+// says it is a secret (password, secret, token) is replaced, as is the password in a URI
+// (scheme://user:PASSWORD@host) or in a key=value connection string (password=...).
+std::string RedactSecret(absl::string_view flag_name, absl::string_view value);
+
 // The environment variable for a flag: ("REGISTRY", "metrics_listen") → "REGISTRY_METRICS_LISTEN".
 std::string EnvVarName(absl::string_view env_prefix, absl::string_view flag_name);
 

@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -12,11 +13,14 @@
 #include "absl/flags/reflection.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address.");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464", "Prometheus listen address.");
 ABSL_FLAG(int32_t, max_streams, 100, "Concurrent stream limit.");
 ABSL_FLAG(bool, verbose, false, "Log more.");
+ABSL_FLAG(std::string, store, "sqlite://registry.db", "Where records are kept.");
+ABSL_FLAG(std::string, admin_token, "", "A secret.");
 
 namespace observer {
 namespace {
@@ -25,7 +29,7 @@ class ParseFlagsWithEnvTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* name : {"REGISTRY_LISTEN", "REGISTRY_METRICS_LISTEN", "REGISTRY_MAX_STREAMS",
-                             "REGISTRY_VERBOSE"}) {
+                             "REGISTRY_VERBOSE", "REGISTRY_STORE", "REGISTRY_ADMIN_TOKEN"}) {
       unsetenv(name);
     }
   }
@@ -137,6 +141,42 @@ TEST_F(ParseFlagsWithEnvDeathTest, HelpExitsWithZero) {
 TEST_F(ParseFlagsWithEnvDeathTest, ExitWithUsageErrorPrintsTheMessage) {
   EXPECT_EXIT(ExitWithUsageError("--store is required"),
               ::testing::ExitedWithCode(kUsageErrorExitCode), "--store is required");
+}
+
+TEST_F(ParseFlagsWithEnvTest, StartupConfigLineHasEveryFlagWithSecretsRedacted) {
+  setenv("REGISTRY_STORE", "postgresql://registry:s3cret@db.internal:5432/registry", 1);
+  setenv("REGISTRY_ADMIN_TOKEN", "tok-123", 1);
+  Parse({"--listen=0.0.0.0:7000"});
+  std::vector<std::string> lines;
+  SetLogSinkForTesting([&lines](absl::string_view line) { lines.emplace_back(line); });
+  LogStartupConfig("registry");
+  SetLogSinkForTesting(nullptr);
+  ASSERT_EQ(lines.size(), 1u);
+  const std::string& line = lines[0];
+  EXPECT_THAT(line, ::testing::HasSubstr(R"("msg":"config","service":"registry","version":")"));
+  EXPECT_THAT(line, ::testing::HasSubstr(R"("from_env":"admin_token,store")"));
+  EXPECT_THAT(line, ::testing::HasSubstr(R"("listen":"0.0.0.0:7000")"));
+  EXPECT_THAT(line, ::testing::HasSubstr(R"("max_streams":"100")"));
+  EXPECT_THAT(line, ::testing::HasSubstr(
+                        R"("store":"postgresql://registry:REDACTED@db.internal:5432/registry")"));
+  EXPECT_THAT(line, ::testing::HasSubstr(R"("admin_token":"REDACTED")"));
+  EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("s3cret")));
+  EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("tok-123")));
+}
+
+TEST(RedactSecretTest, RedactsPasswordsAndSecretFlagsOnly) {
+  EXPECT_EQ(RedactSecret("store", "sqlite:///var/lib/registry/registry.db"),
+            "sqlite:///var/lib/registry/registry.db");
+  EXPECT_EQ(RedactSecret("store", "postgresql://u:p%40ss@h/db"), "postgresql://u:REDACTED@h/db");
+  EXPECT_EQ(RedactSecret("store", "postgresql://u@h/db"), "postgresql://u@h/db");
+  EXPECT_EQ(RedactSecret("store", "postgresql://h/db?user=u&password=pw&sslmode=verify-full"),
+            "postgresql://h/db?user=u&password=REDACTED&sslmode=verify-full");
+  EXPECT_EQ(RedactSecret("store", "host=h dbname=r password=pw user=u"),
+            "host=h dbname=r password=REDACTED user=u");
+  EXPECT_EQ(RedactSecret("db_password", "pw"), "REDACTED");
+  EXPECT_EQ(RedactSecret("client_secret", ""), "");
+  EXPECT_EQ(RedactSecret("tls_key", "/etc/observer/tls/server.key"), "/etc/observer/tls/server.key")
+      << "a key file's path is not a secret";
 }
 
 TEST(EnvVarNameTest, UpperCasesAndJoinsWithUnderscore) {

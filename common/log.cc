@@ -183,7 +183,7 @@ void AppendJsonString(absl::string_view text, std::string* out) {
   out->push_back('"');
 }
 
-void Log(LogLevel level, absl::string_view msg, std::initializer_list<LogField> fields) {
+void Log(LogLevel level, absl::string_view msg, absl::Span<const LogField> fields) {
   if (!LogEnabled(level)) return;
   std::string line;
   line.reserve(96 + msg.size() + 32 * fields.size());

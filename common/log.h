@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace observer {
 
@@ -62,7 +63,7 @@ class LogField {
 };
 
 // Writes one line when `level` is enabled. Field keys should not repeat "ts", "level" or "msg".
-void Log(LogLevel level, absl::string_view msg, std::initializer_list<LogField> fields = {});
+void Log(LogLevel level, absl::string_view msg, absl::Span<const LogField> fields = {});
 
 inline void LogDebug(absl::string_view msg, std::initializer_list<LogField> fields = {}) {
   Log(LogLevel::kDebug, msg, fields);

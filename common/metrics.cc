@@ -12,16 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/version.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/metric_family.h"
-
-#ifndef OBSERVER_VERSION
-#define OBSERVER_VERSION "unknown"
-#endif
-#ifndef OBSERVER_REVISION
-#define OBSERVER_REVISION "unknown"
-#endif
 
 namespace observer {
 namespace {
@@ -150,9 +144,6 @@ class CallbackCollector : public prometheus::Collectable {
   mutable std::mutex mu_;
   std::vector<Entry> entries_;
 };
-
-absl::string_view BuildVersion() { return OBSERVER_VERSION; }
-absl::string_view BuildRevision() { return OBSERVER_REVISION; }
 
 Metrics::Metrics(absl::string_view service)
     : registry_(std::make_shared<prometheus::Registry>()),

@@ -21,11 +21,6 @@ class Exposer;
 
 namespace observer {
 
-// The version reported in *_build_info (the CMake project version) and the source revision
-// (git describe at configure time, or "unknown").
-absl::string_view BuildVersion();
-absl::string_view BuildRevision();
-
 class Metrics {
  public:
   // `service` prefixes the build-info metric: "registry" → registry_build_info.

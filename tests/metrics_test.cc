@@ -364,6 +364,19 @@ TEST_F(MetricsTest, ObserverCountSeriesAreBounded) {
       << "bound-17, bound-18 and bound-19";
 }
 
+// Each service logs its effective configuration once at start-up, as one JSON line.
+TEST_F(MetricsTest, StartupConfigIsLoggedOnce) {
+  for (const ServiceProcess* p : {static_cast<const ServiceProcess*>(registry_.get()),
+                                  static_cast<const ServiceProcess*>(stats_.get())}) {
+    EXPECT_EQ(p->CountInOutput(R"("msg":"config")"), 1) << p->output_tail();
+    EXPECT_EQ(p->CountInOutput(R"("metrics_listen":"127.0.0.1:0")"), 1) << p->output_tail();
+    EXPECT_EQ(p->CountInOutput(R"("drain_period":)"), 1) << p->output_tail();
+  }
+  EXPECT_EQ(registry_->CountInOutput(R"("service":"registry","version":")"), 1);
+  EXPECT_EQ(stats_->CountInOutput(absl::StrCat(R"("registry":")", registry_->address(), "\"")), 1)
+      << stats_->output_tail();
+}
+
 // Every metric the deploy files (alert rules, dashboard) query exists in the services' output.
 TEST_F(MetricsTest, DeployFilesQueryOnlyMetricsTheServicesExport) {
   RegistryClient client(registry_->channel());

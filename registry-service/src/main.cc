@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "REGISTRY", kUsage);
   observer::ApplyLogLevelFlag();
+  observer::LogStartupConfig("registry");
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);
   if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
     observer::ExitWithUsageError("--watch-progress-interval must be at least 10ms");
   }
   const std::string path = SqlitePath(absl::GetFlag(FLAGS_store));
+  const std::string store_for_logs = observer::RedactSecret("store", absl::GetFlag(FLAGS_store));
   const observer::CountryCodes& countries = observer::CountryCodes::Default();
 
   observer::Metrics metrics("registry");
@@ -85,14 +87,14 @@ int main(int argc, char** argv) {
   store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
   auto store = observer::registry::SqliteStore::Open(path, store_options);
   if (!store.ok()) {
-    observer::LogError("cannot open the store", {{"store", absl::GetFlag(FLAGS_store)},
-                                                 {"error", store.status().message()}});
+    observer::LogError("cannot open the store",
+                       {{"store", store_for_logs}, {"error", store.status().message()}});
     return 1;
   }
   auto revisions = (*store)->GetRevisions();
   if (!revisions.ok()) {
-    observer::LogError("cannot read the store", {{"store", absl::GetFlag(FLAGS_store)},
-                                                 {"error", revisions.status().message()}});
+    observer::LogError("cannot read the store",
+                       {{"store", store_for_logs}, {"error", revisions.status().message()}});
     return 1;
   }
   observer::registry::WatchHub hub(revisions->head, {absl::GetFlag(FLAGS_watch_cache_events),
@@ -107,10 +109,9 @@ int main(int argc, char** argv) {
   observer::registry::RegistryHandler handler(registry, **store, hub);
   registry_metrics.Observe(**store, hub, handler, path);
 
-  observer::LogInfo("starting", {{"service", "registry"},
-                                 {"store", absl::GetFlag(FLAGS_store)},
-                                 {"head_revision", revisions->head},
-                                 {"compact_revision", revisions->compact}});
+  observer::LogInfo("store opened", {{"service", "registry"},
+                                     {"head_revision", revisions->head},
+                                     {"compact_revision", revisions->compact}});
   observer::ServeOptions serve =
       observer::ServeOptionsFromFlags("registry", listen, absl::GetFlag(FLAGS_metrics_listen));
   serve.metrics = &metrics;

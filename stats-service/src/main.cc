@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "STATS", kUsage);
   observer::ApplyLogLevelFlag();
+  observer::LogStartupConfig("stats");
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);
   if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -117,9 +118,6 @@ int main(int argc, char** argv) {
 
   observer::Metrics metrics("stats");
   observer::stats::ObserveStats(metrics, live, subscriber, handler);
-  observer::LogInfo("starting", {{"service", "stats"},
-                                 {"registry", registry},
-                                 {"region_schemes", absl::GetFlag(FLAGS_region_schemes)}});
   subscriber.Start();
   observer::ServeOptions serve =
       observer::ServeOptionsFromFlags("stats", listen, absl::GetFlag(FLAGS_metrics_listen));
