@@ -1300,6 +1300,45 @@ TEST_F(ObserverctlTest, UnreachableServiceFailsFastWithUnavailable) {
   ExpectNoCrash(r);
 }
 
+TEST_F(ObserverctlTest, HealthReportsEachServiceAndFailsUnlessEveryOneServes) {
+  // Both serving (stats-service once synced).
+  CommandResult r;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        r = Ctl({"health"});
+        return r.exit_code() == 0;
+      },
+      absl::Seconds(20)))
+      << r.Describe();
+  EXPECT_EQ(r.stdout_text, absl::StrCat("registry-service at ", registry_address(), ": SERVING\n",
+                                        "stats-service at ", stats_address(), ": SERVING\n"));
+  r = Ctl({"health", "registry"});
+  EXPECT_EXIT_CODE(r, 0);
+  EXPECT_EQ(r.stdout_text, absl::StrCat("registry-service at ", registry_address(), ": SERVING\n"));
+
+  // One unreachable: the other is still reported, the exit code says not all is well.
+  const std::string dead = absl::StrCat("127.0.0.1:", FreePort());
+  r = CtlAt(registry_address(), dead, {"health"});
+  EXPECT_EXIT_CODE(r, 1);
+  EXPECT_THAT(r.stdout_text, HasSubstr("registry-service at " + registry_address() + ": SERVING"));
+  EXPECT_THAT(r.stderr_text,
+              AllOf(HasSubstr("stats-service at " + dead), HasSubstr("unavailable")));
+  EXPECT_LT(r.elapsed, absl::Seconds(5)) << r.Describe();
+
+  // Reachable but NOT_SERVING: a stats-service whose registry is not there never syncs.
+  StatsProcess unsynced(dead, StatsFlags());
+  ASSERT_OK(unsynced.Start());
+  r = CtlAt(registry_address(), unsynced.address(), {"health", "stats", "--timeout", "3s"});
+  EXPECT_EXIT_CODE(r, 1);
+  EXPECT_EQ(r.stdout_text,
+            absl::StrCat("stats-service at ", unsynced.address(), ": NOT_SERVING\n"));
+  EXPECT_EQ(r.stderr_text, "");
+
+  r = Ctl({"health", "prometheus"});
+  EXPECT_EXIT_CODE(r, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("'registry' or 'stats'"));
+}
+
 TEST_F(ObserverctlTest, TlsCaThatDoesNotExistIsUsageError) {
   const std::string missing = dir().Join("no-such-ca.pem");
   CommandResult r = Ctl({"election", "list", "--tls-ca", missing});

@@ -1,6 +1,6 @@
 // A thin synchronous client of StatsService for the end-to-end tests (every call has a
 // deadline and returns absl::StatusOr with the google.rpc details decoded), the streaming
-// answers read by a background thread, and a grpc.health.v1 check usable with any server.
+// answers read by a background thread. (The health check is common/health_client.h.)
 #ifndef OBSERVER_TESTS_HARNESS_STATS_CLIENT_H_
 #define OBSERVER_TESTS_HARNESS_STATS_CLIENT_H_
 
@@ -24,29 +24,13 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/grpc_status.h"
+#include "common/health_client.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
 #include "tests/harness/response_stream.h"
 
 namespace observer::testing {
 
 namespace sv1 = ::observer::stats::v1;
-
-// grpc.health.v1.HealthCheckResponse.ServingStatus.
-enum class HealthStatus { kUnknown = 0, kServing = 1, kNotServing = 2, kServiceUnknown = 3 };
-std::string HealthStatusName(HealthStatus status);
-
-// A unary call with the request and response as serialized bytes, for services Debian ships
-// no generated stubs of (health, channelz).
-absl::StatusOr<std::string> RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
-                                         const std::string& method, const std::string& request,
-                                         absl::Duration timeout = absl::Seconds(5));
-
-// grpc.health.v1.Health/Check of `service` ("" = the whole server). Debian's gRPC ships no
-// generated health stub, so the call goes through grpc::GenericStub with the (tiny) messages
-// encoded by hand.
-absl::StatusOr<HealthStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
-                                         absl::Duration timeout = absl::Seconds(5),
-                                         const std::string& service = "");
 
 class StatsClient {
  public:

@@ -103,15 +103,30 @@ std::shared_ptr<grpc::Channel> Connection::MakeChannel(const std::string& addres
   return grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
 }
 
+std::shared_ptr<grpc::Channel> Connection::channel(Service service) {
+  std::shared_ptr<grpc::Channel>& channel =
+      service == Service::kRegistry ? registry_channel_ : stats_channel_;
+  if (channel == nullptr) channel = MakeChannel(address(service));
+  return channel;
+}
+
+const std::string& Connection::address(Service service) const {
+  return service == Service::kRegistry ? options_.registry : options_.stats;
+}
+
+absl::string_view Connection::Name(Service service) {
+  return service == Service::kRegistry ? "registry-service" : "stats-service";
+}
+
 registry::v1::RegistryService::Stub& Connection::registry() {
   if (registry_ == nullptr) {
-    registry_ = registry::v1::RegistryService::NewStub(MakeChannel(options_.registry));
+    registry_ = registry::v1::RegistryService::NewStub(channel(Service::kRegistry));
   }
   return *registry_;
 }
 
 stats::v1::StatsService::Stub& Connection::stats() {
-  if (stats_ == nullptr) stats_ = stats::v1::StatsService::NewStub(MakeChannel(options_.stats));
+  if (stats_ == nullptr) stats_ = stats::v1::StatsService::NewStub(channel(Service::kStats));
   return *stats_;
 }
 
@@ -125,8 +140,8 @@ void Connection::ReportFailure(Service service, absl::string_view method,
                                const absl::Status& s) const {
   std::ostream& err = std::cerr;
   const bool registry = service == Service::kRegistry;
-  const std::string& address = registry ? options_.registry : options_.stats;
-  const absl::string_view name = registry ? "registry-service" : "stats-service";
+  const std::string& address = this->address(service);
+  const absl::string_view name = Name(service);
   if (s.code() == absl::StatusCode::kUnavailable && GetErrorDetails(s).reason.empty()) {
     err << "error: " << name << " at " << address << " is unavailable: " << s.message()
         << "\n  (is it running? check --" << (registry ? "registry" : "stats") << " or "

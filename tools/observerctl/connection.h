@@ -46,6 +46,11 @@ class Connection {
 
   registry::v1::RegistryService::Stub& registry();
   stats::v1::StatsService::Stub& stats();
+  // The channel to `service` (one per service, shared by its stub).
+  std::shared_ptr<grpc::Channel> channel(Service service);
+  // The address of `service` and its name for messages ("registry-service").
+  const std::string& address(Service service) const;
+  static absl::string_view Name(Service service);
 
   // A context with the call deadline (--timeout), or none for streams.
   std::unique_ptr<grpc::ClientContext> Context(bool with_deadline = true) const;
@@ -74,6 +79,8 @@ class Connection {
   std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) const;
 
   ConnectionOptions options_;
+  std::shared_ptr<grpc::Channel> registry_channel_;
+  std::shared_ptr<grpc::Channel> stats_channel_;
   std::unique_ptr<registry::v1::RegistryService::Stub> registry_;
   std::unique_ptr<stats::v1::StatsService::Stub> stats_;
 };
