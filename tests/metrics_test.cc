@@ -78,6 +78,17 @@ class MetricsTest : public ::testing::Test {
         absl::Seconds(20)));
   }
 
+  // stats-service's metrics once it has applied `head`; a fatal failure after 10 s.
+  void ScrapeStatsAt(int64_t head, std::string* stats) {
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          *stats = Scrape(*stats_);
+          return SampleValue(*stats, "stats_applied_revision").value_or(-1) == head;
+        },
+        absl::Seconds(10)))
+        << *stats;
+  }
+
   TempDir dir_;
   std::unique_ptr<RegistryProcess> registry_;
   std::unique_ptr<StatsProcess> stats_;
@@ -248,13 +259,7 @@ TEST_F(MetricsTest, ServiceMetricsFollowTheRegisterAndTheStream) {
 
   // stats-service catches up: applied = head, no lag, every live event counted.
   std::string stats;
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        stats = Scrape(*stats_);
-        return SampleValue(stats, "stats_applied_revision").value_or(-1) == head;
-      },
-      absl::Seconds(10)))
-      << stats;
+  ASSERT_NO_FATAL_FAILURE(ScrapeStatsAt(head, &stats));
   EXPECT_EQ(Value(stats, "stats_registry_head_revision", {}), head);
   EXPECT_EQ(Value(stats, "stats_lag_revisions", {}), 0);
   EXPECT_EQ(Value(stats, "stats_lag_seconds", {}), 0);
@@ -316,13 +321,7 @@ TEST_F(MetricsTest, ObserverCountsPerElectionStatusAndBreakdown) {
       << "statuses without observers have no series";
 
   std::string stats;
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        stats = Scrape(*stats_);
-        return SampleValue(stats, "stats_applied_revision").value_or(-1) == head;
-      },
-      absl::Seconds(10)))
-      << stats;
+  ASSERT_NO_FATAL_FAILURE(ScrapeStatsAt(head, &stats));
   const auto accredited = [&](const std::string& dimension, const std::string& key) {
     return Value(stats, "stats_accredited_observers",
                  {{"election", "metrics-4"}, {"dimension", dimension}, {"key", key}});
@@ -390,10 +389,9 @@ TEST_F(MetricsTest, DeployFilesQueryOnlyMetricsTheServicesExport) {
   accredit.set_decision_reference("CEC-METRICS-3");
   ASSERT_OK(client.AccreditObserver(accredit).status());
   ASSERT_OK_AND_ASSIGN(const int64_t head, client.HeadRevision());
-  ASSERT_TRUE(PollUntil(
-      [&] { return SampleValue(Scrape(*stats_), "stats_applied_revision").value_or(-1) == head; },
-      absl::Seconds(10)));
-  const std::string exported = Scrape(*registry_) + Scrape(*stats_);
+  std::string stats;
+  ASSERT_NO_FATAL_FAILURE(ScrapeStatsAt(head, &stats));
+  const std::string exported = Scrape(*registry_) + stats;
   std::set<std::string> names;
   static const std::regex kSample(R"re(^([a-z_]+)[{ ])re");
   for (absl::string_view line : absl::StrSplit(exported, '\n')) {
