@@ -92,10 +92,14 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
     if (options.metrics != nullptr) options.metrics->StopServing();
     return 1;
   }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  // Health by service name too (e.g. Kubernetes probes with `service:` set): once named here,
+  // each service follows the overall status.
+  for (const std::string& name : options.grpc_services) health->SetServingStatus(name, false);
   if (options.readiness != nullptr) {
-    options.readiness->Attach(server->GetHealthCheckService());
+    options.readiness->Attach(health);
   } else {
-    server->GetHealthCheckService()->SetServingStatus(true);
+    health->SetServingStatus(true);
   }
   LogInfo("serving", {{"service", options.service},
                       {"grpc_address", BoundAddress(options.listen, port)},
@@ -116,16 +120,22 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   second_signal.detach();
 
   if (options.readiness != nullptr) options.readiness->Detach();
-  server->GetHealthCheckService()->SetServingStatus(false);
+  health->SetServingStatus(false);
   absl::SleepFor(options.drain_period);
   if (before_shutdown) before_shutdown();
   LogDebug("shutting down", {{"service", options.service}});
+  // The metrics endpoint takes up to 2 s to stop (civetweb polls its stop flag): let it stop
+  // while the calls end rather than after.
+  std::thread stop_metrics;
+  if (options.metrics != nullptr) {
+    stop_metrics = std::thread([metrics = options.metrics] { metrics->StopServing(); });
+  }
   server->Shutdown(absl::ToChronoTime(absl::Now() + options.shutdown_timeout));
   LogDebug("shut down; waiting", {{"service", options.service}});
   server->Wait();
   LogDebug("server done", {{"service", options.service}});
   server.reset();
-  if (options.metrics != nullptr) options.metrics->StopServing();
+  if (stop_metrics.joinable()) stop_metrics.join();
   LogInfo("stopped", {{"service", options.service}});
   return 0;
 }

@@ -54,6 +54,7 @@ struct ServeOptions {
   // When set, /metrics is served on `metrics_listen` (port 0 picks a free port, announced as
   // `metrics_address` in the "serving" line; empty: no metrics endpoint), and every call is
   // counted and timed; the methods of `grpc_services` (full service names) start at zero.
+  // Health is reported for the whole server ("") and for each of `grpc_services`.
   Metrics* metrics = nullptr;
   std::string metrics_listen;
   std::vector<std::string> grpc_services;

@@ -118,8 +118,11 @@ int main(int argc, char** argv) {
   serve.grpc_services = {"observer.registry.v1.RegistryService"};
   const int exit_code =
       observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
-  // The store's writer publishes to the hub until its queue (e.g. a compaction) is drained:
-  // stop it while the hub still exists.
+  // Every call has ended: writes still queued belong to calls cancelled at the shutdown
+  // deadline, which were told they failed, so they must not be applied now.
+  (*store)->StopWrites();
+  // The store's writer publishes to the hub until its current group is done: stop it while
+  // the hub still exists.
   store->reset();
   return exit_code;
 }

@@ -161,6 +161,11 @@ absl::StatusOr<int> LockStoreFile(const std::string& path) {
   return fd;
 }
 
+absl::Status ShuttingDown() {
+  return MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
+                   "the store is shutting down");
+}
+
 }  // namespace
 
 struct SqliteStore::Pending {
@@ -447,6 +452,17 @@ SqliteStore::~SqliteStore() {
 
 void SqliteStore::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
 
+void SqliteStore::StopWrites() {
+  std::deque<std::unique_ptr<Pending>> abandoned;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+    abandoned.swap(queue_);
+  }
+  queue_cv_.notify_all();
+  for (auto& pending : abandoned) pending->done(ShuttingDown());
+}
+
 void SqliteStore::WriteAsync(WriteFn fn, WriteDone done) {
   auto pending = std::make_unique<Pending>(Pending{std::move(fn), std::move(done)});
   {
@@ -456,8 +472,7 @@ void SqliteStore::WriteAsync(WriteFn fn, WriteDone done) {
     }
   }
   if (pending != nullptr) {
-    pending->done(MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
-                            "the store is shutting down"));
+    pending->done(ShuttingDown());
     return;
   }
   queue_cv_.notify_one();
