@@ -2,18 +2,44 @@
 # Installs the Debian 12 packages that building, running and testing the Observer Registry
 # need, and only those that are missing. Runs apt-get only when something is missing; needs
 # root for that (or sudo).
+#   scripts/deps.sh               every package: build, tests, deploy checks
+#   scripts/deps.sh --build-only  only what compiling registry-service, stats-service and
+#                                 observerctl needs (the container build, deploy/docker)
 set -euo pipefail
 
-packages=(
-  cmake make g++ pkg-config
+build_only=0
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=1 ;;
+  *)
+    echo "usage: $0 [--build-only]" >&2
+    exit 2
+    ;;
+esac
+
+# Compiling the three binaries. GTest/GMock because CMake requires them at configure time; git
+# for the source revision the build embeds (git describe; without git it is "unknown");
+# iso-codes and tzdata are the data the binaries read when they run.
+build_packages=(
+  cmake make g++ pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev libcurl4-openssl-dev
   libsqlite3-dev libgtest-dev libgmock-dev libicu-dev iso-codes tzdata
-  sqlite3 python3 openssl systemd
 )
-# Only the google/rpc .proto files are needed from the first, not the Go toolchain it
-# recommends; prometheus brings promtool, for the metrics and alert-rule tests.
-no_recommends=(golang-github-gogo-googleapis-dev prometheus)
+# Only the google/rpc .proto files are needed from this one, not the Go toolchain it recommends.
+build_no_recommends=(golang-github-gogo-googleapis-dev)
+# Running and testing, on top of the build packages.
+test_packages=(sqlite3 python3 openssl systemd)
+# prometheus brings promtool, for the metrics and alert-rule tests; docker-compose (1.29, about
+# 5 MB without the Docker engine it recommends) validates deploy/docker/compose.yaml.
+test_no_recommends=(prometheus docker-compose)
+
+packages=("${build_packages[@]}")
+no_recommends=("${build_no_recommends[@]}")
+if [[ $build_only -eq 0 ]]; then
+  packages+=("${test_packages[@]}")
+  no_recommends+=("${test_no_recommends[@]}")
+fi
 
 installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == "installed" ]]

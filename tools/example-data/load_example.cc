@@ -17,14 +17,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/config.h"
 #include "common/country_codes.h"
 #include "common/errors.h"
 #include "common/grpc_status.h"
@@ -429,21 +427,13 @@ int Run() {
 }  // namespace observer::example
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  // Flags with environment fallbacks (OBSERVER_EXAMPLE_REGISTRY, ...), as the services have;
+  // --help exits 0, a bad flag or an argument exits 2.
+  observer::ParseFlagsWithEnv(
+      argc, argv, "OBSERVER_EXAMPLE",
       "Loads the example data set (foreign observers of Kazakhstan's elections of 10 Jan 2021) "
       "into registry-service and prints the breakdowns stats-service computes from it.\n"
       "Usage: observer-load-example [--registry=127.0.0.1:50051] [--stats=127.0.0.1:50052] "
       "[--wait=30]");
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) {
-    return absl::StrContains(path, "load_example");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  if (rest.size() > 1) {
-    std::cerr << "error: unexpected argument " << rest[1] << " (see --help)\n";
-    return 2;
-  }
   return observer::example::Run();
 }
