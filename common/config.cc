@@ -7,7 +7,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
@@ -54,7 +53,7 @@ std::vector<std::string>& FlagsFromEnvironment() {
   return *names;
 }
 
-constexpr std::string_view kRedacted = "REDACTED";
+constexpr absl::string_view kRedacted = "REDACTED";
 
 std::string DisplayName(absl::string_view flag_name) {
   return absl::StrCat("--", absl::StrReplaceAll(flag_name, {{"_", "-"}}));
@@ -142,8 +141,8 @@ std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view en
     const std::string value = TakeValue(*flag, inline_value, negated, spelled, argc, argv, &i);
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
-      ExitWithUsageError(
-          absl::StrCat("invalid value '", value, "' for flag '", spelled, "': ", error));
+      ExitWithUsageError(absl::StrCat("invalid value '", RedactSecret(flag->Name(), value),
+                                      "' for flag '", spelled, "': ", error));
     }
     given_on_command_line.insert(std::string(flag->Name()));
   }
@@ -166,32 +165,54 @@ std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, absl::string_view en
 }
 
 std::string RedactSecret(absl::string_view flag_name, absl::string_view value) {
-  for (absl::string_view word : {"password", "secret", "token"}) {
-    if (absl::StrContains(flag_name, word)) return value.empty() ? "" : std::string(kRedacted);
+  const std::string name = absl::AsciiStrToLower(flag_name);
+  for (absl::string_view word :
+       {"password", "passwd", "pwd", "secret", "token", "credential", "api_key"}) {
+    if (absl::StrContains(name, word)) return value.empty() ? "" : std::string(kRedacted);
   }
   std::string out(value);
-  // scheme://user:password@host...
-  if (const size_t scheme = out.find("://"); scheme != std::string::npos) {
-    const size_t start = scheme + 3;
-    const size_t at = out.find('@', start);
-    const size_t slash = out.find('/', start);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-      const size_t colon = out.find(':', start);
-      if (colon != std::string::npos && colon < at) {
-        out.replace(colon + 1, at - colon - 1, kRedacted);
-      }
+  // [scheme://]user:password@host...: the user information ends at the last '@' before the
+  // query or fragment (a password may hold '/' or '@' even where it should be escaped).
+  const size_t scheme = out.find("://");
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t end = std::min(out.find_first_of("?#", start), out.size());
+  const size_t at = out.rfind('@', end == 0 ? 0 : end - 1);
+  if (at != std::string::npos && at >= start) {
+    const size_t colon = out.find(':', start);
+    if (colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, std::string(kRedacted));
     }
   }
-  // password=... in a key=value connection string or a URI query.
-  size_t pos = 0;
-  while ((pos = out.find("password=", pos)) != std::string::npos) {
-    const size_t start = pos + 9;
-    size_t end = out.find_first_of(" &;", start);
-    if (end == std::string::npos) end = out.size();
-    out.replace(start, end - start, kRedacted);
-    pos = start + kRedacted.size();
+  // password=... in a key=value connection string or a URI query, in any case, with optional
+  // spaces around '=' and a value that may be quoted ('a b').
+  const std::string lower = absl::AsciiStrToLower(out);
+  std::string redacted;
+  size_t copied = 0;
+  for (size_t pos = lower.find("password"); pos != std::string::npos;
+       pos = lower.find("password", pos + 1)) {
+    size_t i = pos + 8;
+    while (i < out.size() && out[i] == ' ') ++i;
+    if (i >= out.size() || out[i] != '=') continue;
+    ++i;
+    while (i < out.size() && out[i] == ' ') ++i;
+    size_t value_end;
+    if (i < out.size() && (out[i] == '\'' || out[i] == '"')) {
+      const char quote = out[i];
+      value_end = i + 1;
+      while (value_end < out.size() && out[value_end] != quote) {
+        if (out[value_end] == '\\') ++value_end;
+        ++value_end;
+      }
+      value_end = std::min(value_end + 1, out.size());
+    } else {
+      value_end = std::min(out.find_first_of(" &;", i), out.size());
+    }
+    if (i < copied) continue;
+    absl::StrAppend(&redacted, absl::string_view(out).substr(copied, i - copied), kRedacted);
+    copied = value_end;
   }
-  return out;
+  absl::StrAppend(&redacted, absl::string_view(out).substr(copied));
+  return redacted;
 }
 
 void LogStartupConfig(absl::string_view service) {

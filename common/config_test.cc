@@ -173,7 +173,21 @@ TEST(RedactSecretTest, RedactsPasswordsAndSecretFlagsOnly) {
             "postgresql://h/db?user=u&password=REDACTED&sslmode=verify-full");
   EXPECT_EQ(RedactSecret("store", "host=h dbname=r password=pw user=u"),
             "host=h dbname=r password=REDACTED user=u");
+  EXPECT_EQ(RedactSecret("store", "postgresql://u:p@ss@h/db"), "postgresql://u:REDACTED@h/db")
+      << "an unescaped '@' in the password";
+  EXPECT_EQ(RedactSecret("store", "postgresql://u:pa/ss@h/db"), "postgresql://u:REDACTED@h/db");
+  EXPECT_EQ(RedactSecret("store", "u:pw@h:5432/db"), "u:REDACTED@h:5432/db");
+  EXPECT_EQ(RedactSecret("store", "postgresql://h/db?user=u&PASSWORD=pw"),
+            "postgresql://h/db?user=u&PASSWORD=REDACTED");
+  EXPECT_EQ(RedactSecret("store", "host=h password = pw user=u"),
+            "host=h password = REDACTED user=u");
+  EXPECT_EQ(RedactSecret("store", "host=h Password='a b' user=u"),
+            "host=h Password=REDACTED user=u");
+  EXPECT_EQ(RedactSecret("store", "password=x password=y"), "password=REDACTED password=REDACTED");
+  EXPECT_EQ(RedactSecret("store", "sqlite://state/user@host.db"), "sqlite://state/user@host.db")
+      << "an '@' without a ':' before it is no password";
   EXPECT_EQ(RedactSecret("db_password", "pw"), "REDACTED");
+  EXPECT_EQ(RedactSecret("API_KEY", "k"), "REDACTED");
   EXPECT_EQ(RedactSecret("client_secret", ""), "");
   EXPECT_EQ(RedactSecret("tls_key", "/etc/observer/tls/server.key"), "/etc/observer/tls/server.key")
       << "a key file's path is not a secret";

@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -210,7 +211,8 @@ class LifecycleTest : public ::testing::Test {
 // Health through the lifecycle.
 
 TEST_F(LifecycleTest, RegistryIsNotServingButAnswersThroughTheDrainThenExitsZero) {
-  const absl::Duration drain = Scaled(absl::Seconds(3));
+  // Long enough for every check below to run inside the drain on a loaded machine.
+  const absl::Duration drain = Scaled(absl::Seconds(5));
   RegistryProcess& registry = StartRegistry({"--drain-period", Flag(drain)});
   const auto channel = registry.channel();
   RegistryClient client(channel);
@@ -227,7 +229,7 @@ TEST_F(LifecycleTest, RegistryIsNotServingButAnswersThroughTheDrainThenExitsZero
 
   const absl::Time signalled = absl::Now();
   ASSERT_EQ(kill(registry.pid(), SIGTERM), 0);
-  ASSERT_TRUE(WaitHealth(channel, HealthStatus::kNotServing, drain))
+  ASSERT_TRUE(WaitHealth(channel, HealthStatus::kNotServing, drain / 4))
       << "registry-service is " << HealthOf(channel) << " after SIGTERM";
   EXPECT_FALSE(HasExited(registry.pid()));
   EXPECT_EQ(ServiceHealthOf(channel, kRegistryService), "NOT_SERVING");
@@ -615,6 +617,55 @@ TEST_F(LifecycleTest, StatsSigtermEndsOpenStreamsAndWaitsWithUnavailable) {
 
 // ---------------------------------------------------------------------------------------------
 // A second signal during the drain.
+
+// A write still queued when the shutdown deadline cancels its call is not applied afterwards:
+// its caller was told the call failed. The store's write lock is held by another connection
+// (as a backup tool would) until the deadline has passed, so the write cannot begin before.
+TEST_F(LifecycleTest, RegistryWriteCancelledAtTheShutdownDeadlineIsNotApplied) {
+  RegistryProcess& registry =
+      StartRegistry({"--drain-period", "100ms", "--shutdown-timeout", "1s", "--store-busy-timeout",
+                     Flag(Scaled(absl::Seconds(60)))});
+  RegistryClient client(registry.channel());
+  const rv1::Election election =
+      MUST(client.CreateElection(FutureElection("life-deadline"))).election();
+
+  sqlite3* lock = nullptr;
+  ASSERT_EQ(sqlite3_open(absl::StrCat(dir_.path(), "/registry.db").c_str(), &lock), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  rv1::CreateObserverRequest queued = NewObserverRequest(election.name(), NextSeq());
+  queued.set_request_id("life-deadline-queued");
+  RegistryClient patient(registry.channel(), Scaled(absl::Seconds(60)));
+  std::future<absl::StatusOr<rv1::CreateObserverResponse>> call =
+      std::async(std::launch::async, [&] { return patient.CreateObserver(queued); });
+  absl::SleepFor(absl::Milliseconds(300));  // The write is queued behind the lock.
+  ASSERT_EQ(call.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+
+  ASSERT_EQ(kill(registry.pid(), SIGTERM), 0);
+  ASSERT_EQ(call.wait_for(absl::ToChronoSeconds(Scaled(absl::Seconds(20)))),
+            std::future_status::ready)
+      << "the shutdown deadline did not end the call";
+  const absl::StatusOr<rv1::CreateObserverResponse> result = call.get();
+  ASSERT_FALSE(result.ok()) << "acknowledged although the store was locked";
+  EXPECT_THAT(result.status().code(),
+              ::testing::AnyOf(absl::StatusCode::kUnavailable, absl::StatusCode::kCancelled))
+      << result.status();
+  EXPECT_FALSE(HasExited(registry.pid())) << "the write is still queued";
+
+  // The lock goes; the write's turn comes, after its call ended.
+  ASSERT_EQ(sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_close(lock), SQLITE_OK);
+  absl::Time exited_at;
+  ASSERT_OK_AND_ASSIGN(ExitResult exit, AwaitExit(registry, Scaled(absl::Seconds(20)), &exited_at));
+  EXPECT_EQ(exit.exit_code(), 0) << exit.Describe();
+
+  ASSERT_OK(registry.Start(Scaled(absl::Seconds(30))));
+  RegistryClient after(registry.channel());
+  ASSERT_OK_AND_ASSIGN(const int64_t head, after.HeadRevision());
+  EXPECT_EQ(head, election.revision()) << "the cancelled write was applied";
+  // Retried with its request_id, it is applied now, once.
+  ASSERT_OK_AND_ASSIGN(rv1::CreateObserverResponse retried, after.CreateObserver(queued));
+  EXPECT_EQ(retried.revision(), head + 1);
+}
 
 TEST_F(LifecycleTest, RegistrySecondSigtermDuringTheDrainExitsAtOnceWithCode1) {
   const absl::Duration drain = Scaled(absl::Seconds(10));

@@ -44,8 +44,9 @@ constexpr char kUsage[] =
 std::string SqlitePath(const std::string& url) {
   absl::string_view path = url;
   if (!absl::ConsumePrefix(&path, "sqlite://") || path.empty()) {
-    observer::ExitWithUsageError(absl::StrCat(
-        "--store: '", url, "' is not supported; use sqlite://PATH (PostgreSQL comes later)"));
+    observer::ExitWithUsageError(
+        absl::StrCat("--store: '", observer::RedactSecret("store", url),
+                     "' is not supported; use sqlite://PATH (PostgreSQL comes later)"));
   }
   return std::string(path);
 }
@@ -118,11 +119,8 @@ int main(int argc, char** argv) {
   serve.grpc_services = {"observer.registry.v1.RegistryService"};
   const int exit_code =
       observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
-  // Every call has ended: writes still queued belong to calls cancelled at the shutdown
-  // deadline, which were told they failed, so they must not be applied now.
-  (*store)->StopWrites();
-  // The store's writer publishes to the hub until its current group is done: stop it while
-  // the hub still exists.
+  // The store's writer publishes to the hub until its queue (e.g. a compaction) is drained:
+  // stop it while the hub still exists.
   store->reset();
   return exit_code;
 }

@@ -1,6 +1,8 @@
 #include "registry-service/src/api/registry_handler.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "common/grpc_status.h"
@@ -25,6 +27,18 @@ RequestContext ContextFrom(grpc::CallbackServerContext* context) {
   ctx.actor = declared;
   return ctx;
 }
+
+// A unary write call that records its cancellation (the client gone, its deadline passed, or the
+// server's shutdown deadline): the domain then does not apply the write if it has not begun.
+class WriteReactor final : public grpc::ServerUnaryReactor {
+ public:
+  std::shared_ptr<const std::atomic<bool>> cancelled() const { return cancelled_; }
+  void OnCancel() override { cancelled_->store(true); }
+  void OnDone() override { delete this; }
+
+ private:
+  const std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
+};
 
 }  // namespace
 
@@ -99,12 +113,13 @@ template <typename Request, typename Response>
 grpc::ServerUnaryReactor* RegistryHandler::Write(
     grpc::CallbackServerContext* context, const Request* request, Response* response,
     void (Registry::*method)(const RequestContext&, const Request&, Callback<Response>)) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (registry_.*method)(ContextFrom(context), *request,
-                      [reactor, response](absl::StatusOr<Response> result) {
-                        if (result.ok()) *response = *std::move(result);
-                        reactor->Finish(ToGrpcStatus(result.status()));
-                      });
+  auto* reactor = new WriteReactor();
+  RequestContext ctx = ContextFrom(context);
+  ctx.cancelled = reactor->cancelled();
+  (registry_.*method)(ctx, *request, [reactor, response](absl::StatusOr<Response> result) {
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
   return reactor;
 }
 

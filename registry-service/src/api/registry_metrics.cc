@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
 
 namespace observer::registry {
 namespace {
@@ -34,7 +35,11 @@ std::string StatusLabel(v1::ObserverStatus status) {
 
 std::vector<Metrics::Sample> ObserverSamples(Store& store) {
   absl::StatusOr<std::vector<ObserverCount>> counts = store.CountObservers();
-  if (!counts.ok()) return {};  // The scrape goes on; the store's own errors are logged.
+  if (!counts.ok()) {
+    // The scrape goes on without this family.
+    LogWarning("cannot count observers for metrics", {{"error", counts.status().message()}});
+    return {};
+  }
   // Elections by observer count, largest first (ties by id); the tail is folded.
   std::map<std::string, int64_t> totals;
   for (const ObserverCount& c : *counts) totals[c.election_id] += c.count;

@@ -242,6 +242,11 @@ void Registry::Mutate(const RequestContext& ctx, absl::string_view method,
   store_.WriteAsync(
       [this, ctx, request_id, fingerprint = std::move(fingerprint), body = std::move(body),
        response](WriteTxn& txn) -> absl::Status {
+        // Queued behind other writes, the call may have ended meanwhile (e.g. cancelled at the
+        // server's shutdown deadline): its caller was told it failed, so nothing is applied.
+        if (ctx.cancelled != nullptr && ctx.cancelled->load()) {
+          return absl::CancelledError("the call ended before its write began; nothing was written");
+        }
         const WriteInfo info{ctx, request_id, options_.clock()};
         if (!request_id.empty()) {
           ASSIGN_OR_RETURN(std::optional<StoredRequest> stored, txn.GetRequest(request_id));

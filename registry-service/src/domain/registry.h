@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,10 @@ namespace observer::registry {
 // Who is calling, as established by the transport.
 struct RequestContext {
   std::string actor = "anonymous";
+  // Set by the transport: becomes true when the caller is gone (it cancelled, its deadline
+  // passed, or the server's shutdown deadline cancelled the call). A write that has not begun
+  // by then is not applied: the caller was told the call failed. Null: never cancelled.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
 };
 
 struct RegistryOptions {

@@ -235,7 +235,7 @@ class RegistryTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Registry> registry_;
   std::atomic<int64_t> now_nanos_{0};
-  RequestContext ctx_{"cec-clerk"};
+  RequestContext ctx_{"cec-clerk", nullptr};
   std::shared_ptr<std::atomic<int>> extra_callbacks_ = std::make_shared<std::atomic<int>>(0);
 };
 
@@ -284,6 +284,24 @@ TEST_F(RegistryTest, CreatesGetsAndListsElections) {
   ASSERT_OK(page);
   EXPECT_EQ(page->elections_size(), 3);
   EXPECT_EQ(page->next_page_token(), "") << "the last page has no token";
+}
+
+TEST_F(RegistryTest, AWriteWhoseCallEndedBeforeItBeganIsNotApplied) {
+  auto cancelled = std::make_shared<std::atomic<bool>>(true);
+  ctx_.cancelled = cancelled;
+  absl::StatusOr<v1::CreateElectionResponse> refused =
+      Call(&Registry::CreateElection, ElectionRequest("kz-2021"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kCancelled) << refused.status();
+  v1::GetElectionRequest get;
+  get.set_name("elections/kz-2021");
+  EXPECT_EQ(registry_->GetElection(get).status().code(), absl::StatusCode::kNotFound);
+
+  // The same call still going: applied, at the first revision (none was consumed).
+  cancelled->store(false);
+  absl::StatusOr<v1::CreateElectionResponse> created =
+      Call(&Registry::CreateElection, ElectionRequest("kz-2021"));
+  ASSERT_OK(created);
+  EXPECT_EQ(created->revision(), 1);
 }
 
 TEST_F(RegistryTest, ElectionErrors) {

@@ -452,17 +452,6 @@ SqliteStore::~SqliteStore() {
 
 void SqliteStore::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
 
-void SqliteStore::StopWrites() {
-  std::deque<std::unique_ptr<Pending>> abandoned;
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    stopping_ = true;
-    abandoned.swap(queue_);
-  }
-  queue_cv_.notify_all();
-  for (auto& pending : abandoned) pending->done(ShuttingDown());
-}
-
 void SqliteStore::WriteAsync(WriteFn fn, WriteDone done) {
   auto pending = std::make_unique<Pending>(Pending{std::move(fn), std::move(done)});
   {

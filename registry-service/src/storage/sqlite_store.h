@@ -46,7 +46,6 @@ class SqliteStore final : public Store {
 
   void WriteAsync(WriteFn fn, WriteDone done) override;
   void SetCommitListener(CommitListener listener) override;
-  void StopWrites() override;
 
   absl::StatusOr<Versioned<v1::Election>> GetElection(absl::string_view id) override;
   absl::StatusOr<Page<v1::Election>> ListElections(absl::string_view after_id, int limit) override;

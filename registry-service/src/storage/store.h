@@ -150,11 +150,6 @@ class Store {
   [[nodiscard]] absl::Status Write(WriteFn fn);
   // Set once, before the first write.
   virtual void SetCommitListener(CommitListener listener) = 0;
-  // Stops taking writes, for a server whose calls have ended: the group being committed
-  // finishes; writes still queued fail with UNAVAILABLE without being applied (their callers,
-  // cancelled at the shutdown deadline, were told the call failed), as do later writes.
-  // Reads go on.
-  virtual void StopWrites() = 0;
 
   virtual absl::StatusOr<Versioned<v1::Election>> GetElection(absl::string_view id) = 0;
   virtual absl::StatusOr<Page<v1::Election>> ListElections(absl::string_view after_id,

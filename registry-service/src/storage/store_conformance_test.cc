@@ -879,53 +879,6 @@ TEST_P(StoreConformanceTest, CountObserversByElectionAndStatus) {
                                "e2 OBSERVER_STATUS_ACCREDITED 1"));
 }
 
-// At a server's shutdown deadline its calls are cancelled: what is still queued must not be
-// applied behind the callers' backs.
-TEST_P(StoreConformanceTest, StopWritesFailsQueuedWritesWithoutApplyingThem) {
-  std::promise<void> started;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<absl::Status> first_done;
-  const auto put = [](const std::string& id) {
-    return [id](WriteTxn& txn) -> absl::Status {
-      v1::Election election = Election(id);
-      election.set_revision(txn.NextRevision());
-      RETURN_IF_ERROR(txn.PutElection(election));
-      return txn.AppendChange(Event(election.revision(), election.name()));
-    };
-  };
-  // The first write is being committed (its group has begun) when the writes stop.
-  store().WriteAsync(
-      [&, first = put("first")](WriteTxn& txn) {
-        started.set_value();
-        released.wait();
-        return first(txn);
-      },
-      [&](absl::Status s) { first_done.set_value(s); });
-  started.get_future().wait();
-  std::vector<std::promise<absl::Status>> queued(5);
-  for (size_t i = 0; i < queued.size(); ++i) {
-    store().WriteAsync(put(absl::StrCat("queued-", i)),
-                       [&queued, i](absl::Status s) { queued[i].set_value(s); });
-  }
-
-  store().StopWrites();
-  for (auto& q : queued) {
-    absl::Status s = q.get_future().get();
-    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
-  }
-  absl::Status later = store().Write(put("later"));
-  EXPECT_EQ(later.code(), absl::StatusCode::kUnavailable) << later;
-
-  release.set_value();
-  EXPECT_OK(first_done.get_future().get());
-  EXPECT_EQ(GetRevisions().head, 1) << "only the write that had begun is applied";
-  absl::StatusOr<Page<v1::Election>> elections = store().ListElections("", 10);
-  ASSERT_OK(elections);
-  ASSERT_EQ(elections->items.size(), 1u);
-  EXPECT_EQ(elections->items[0].name(), "elections/first");
-}
-
 TEST_P(StoreConformanceTest, ReadChangesHonoursMaxEventsAndMaxBytes) {
   for (int i = 1; i <= 10; ++i) Touch(absl::StrCat("elections/e-", 100 + i));
   const std::vector<v1::ChangeEvent> all = AllChanges();

@@ -16,6 +16,9 @@ namespace {
 constexpr size_t kMaxElectionsInMetrics = 10;
 constexpr int kMaxRowsInMetrics = 20;
 constexpr char kOther[] = "_other";
+// The key of the row without one (e.g. observers of countries no region holds): an empty label
+// value would mean no label at all to Prometheus.
+constexpr char kNone[] = "_none";
 
 struct MetricDimension {
   v1::Dimension dimension;
@@ -53,7 +56,9 @@ std::vector<Metrics::Sample> AccreditedObserverSamples(const Counters& counters)
       for (const v1::BreakdownRow& row : breakdown->rows()) {
         samples.push_back({{{"election", id},
                             {"dimension", d.label},
-                            {"key", row.folded() ? kOther : row.key()},
+                            {"key", row.folded()        ? kOther
+                                    : row.key().empty() ? kNone
+                                                        : row.key()},
                             {"name", row.display_name()}},
                            static_cast<double>(row.count())});
       }
