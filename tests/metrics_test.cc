@@ -363,6 +363,50 @@ TEST_F(MetricsTest, ObserverCountSeriesAreBounded) {
       << "bound-17, bound-18 and bound-19";
 }
 
+// stats_accredited_observers covers the 10 elections with the most accredited observers (ties
+// by id) and, per dimension, the 20 largest keys plus "_other" for the rest.
+TEST_F(MetricsTest, AccreditedObserverSeriesAreBounded) {
+  RegistryClient client(registry_->channel());
+  const auto add_accredited = [&](const std::string& election, const std::string& state) {
+    ASSERT_OK_AND_ASSIGN(
+        rv1::CreateObserverResponse created,
+        client.CreateObserver(NewObserverRequest(ElectionName(election), NextSeq(), state)));
+    rv1::AccreditObserverRequest accredit;
+    accredit.set_name(created.observer().name());
+    accredit.set_decision_reference("CEC-METRICS-CAP");
+    ASSERT_OK(client.AccreditObserver(accredit).status());
+  };
+  ASSERT_OK(client.CreateElection(FutureElection("cap-00")).status());
+  for (const char* state : {"DE", "FR", "GB", "IT", "ES", "PL", "CZ", "SE", "NO", "FI", "DK",
+                            "NL", "BE", "AT", "CH", "US", "CA", "JP", "KR", "TR", "IN"}) {
+    ASSERT_NO_FATAL_FAILURE(add_accredited("cap-00", state));
+  }
+  for (int i = 1; i <= 10; ++i) {
+    const std::string id = absl::StrFormat("cap-%02d", i);
+    ASSERT_OK(client.CreateElection(FutureElection(id)).status());
+    ASSERT_NO_FATAL_FAILURE(add_accredited(id, "DE"));
+  }
+  ASSERT_OK_AND_ASSIGN(const int64_t head, client.HeadRevision());
+  std::string stats;
+  ASSERT_NO_FATAL_FAILURE(ScrapeStatsAt(head, &stats));
+
+  for (int i = 0; i <= 9; ++i) {
+    EXPECT_GT(SampleCount(stats, "stats_accredited_observers",
+                          {{"election", absl::StrFormat("cap-%02d", i)}}),
+              0)
+        << i;
+  }
+  EXPECT_EQ(SampleCount(stats, "stats_accredited_observers", {{"election", "cap-10"}}), 0)
+      << "the eleventh election (ties broken by id) has no series";
+  EXPECT_EQ(SampleCount(stats, "stats_accredited_observers",
+                        {{"election", "cap-00"}, {"dimension", "country"}}),
+            21);
+  EXPECT_EQ(Value(stats, "stats_accredited_observers",
+                  {{"election", "cap-00"}, {"dimension", "country"}, {"key", "_other"}}),
+            1)
+      << "21 countries of one observer each: 20 shown, one folded";
+}
+
 // Each service logs its effective configuration once at start-up, as one JSON line.
 TEST_F(MetricsTest, StartupConfigIsLoggedOnce) {
   for (const ServiceProcess* p : {static_cast<const ServiceProcess*>(registry_.get()),
