@@ -142,14 +142,7 @@ MATCHER_P(IsShutdownError, message,
 class LifecycleTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (HasFailure()) {
-      for (const ServiceProcess* p : {static_cast<const ServiceProcess*>(registry_.get()),
-                                      static_cast<const ServiceProcess*>(stats_.get())}) {
-        if (p == nullptr) continue;
-        std::cerr << "---- " << p->name() << " output (tail) ----\n"
-                  << p->output_tail(24000) << "\n---- end of " << p->name() << " output ----\n";
-      }
-    }
+    if (HasFailure()) PrintOutputTails({registry_.get(), stats_.get()});
     stats_.reset();
     registry_.reset();
   }

@@ -472,14 +472,7 @@ class ObserverctlTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure()) {
-      for (const ServiceProcess* p : {static_cast<const ServiceProcess*>(services_->registry.get()),
-                                      static_cast<const ServiceProcess*>(services_->stats.get())}) {
-        if (p == nullptr) continue;
-        std::cerr << "---- " << p->name() << " output (tail) ----\n"
-                  << p->output_tail(8000) << "\n---- end of " << p->name() << " output ----\n";
-      }
-    }
+    if (HasFailure()) PrintOutputTails({services_->registry.get(), services_->stats.get()}, 8000);
   }
 
   static RegistryClient& registry() { return *services_->registry_client; }

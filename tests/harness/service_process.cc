@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <optional>
 #include <regex>
 #include <utility>
@@ -338,6 +339,14 @@ bool ServiceProcess::WaitForOutput(absl::string_view needle, int count,
   std::unique_lock<std::mutex> lock(mu_);
   return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
                       [&] { return CountOccurrences(output_, needle) >= count; });
+}
+
+void PrintOutputTails(std::initializer_list<const ServiceProcess*> processes, size_t max_bytes) {
+  for (const ServiceProcess* p : processes) {
+    if (p == nullptr) continue;
+    std::cerr << "---- " << p->name() << " output (tail) ----\n"
+              << p->output_tail(max_bytes) << "\n---- end of " << p->name() << " output ----\n";
+  }
 }
 
 }  // namespace observer::testing

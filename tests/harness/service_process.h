@@ -19,6 +19,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -131,6 +132,10 @@ class ServiceProcess {
   bool eof_ = false;                     // Guarded by mu_.
   int runs_ = 0;
 };
+
+// For a failed test: the tail of each process's output (null entries are skipped) on stderr.
+void PrintOutputTails(std::initializer_list<const ServiceProcess*> processes,
+                      size_t max_bytes = 24000);
 
 }  // namespace observer::testing
 
