@@ -42,8 +42,9 @@ stop_one() {
   local name="$1"
   if alive "$name"; then
     # Ctrl-C reaches the services too (they drain on SIGINT); a second signal would make
-    # them skip the drain, so give them a moment to go by themselves before asking.
-    if [[ $interrupted -eq 0 ]] || ! wait_exit "$name" 30; then
+    # them skip the drain, so give them time to go by themselves (the drain, 1 s, plus up to
+    # 2 s for the metrics endpoint) before asking.
+    if [[ $interrupted -eq 0 ]] || ! wait_exit "$name" 80; then
       echo "stopping $name (pid ${pids[$name]})"
       kill -TERM "${pids[$name]}" 2>/dev/null || true
     fi

@@ -141,7 +141,8 @@ void RegistryMetrics::Observe(Store& store, WatchHub& hub, RegistryHandler& hand
       [&handler, &hub] { return static_cast<double>(handler.MaxWatchLag(hub.head())); });
   metrics_.AddGaugeFamilyCallback(
       "registry_observers",
-      absl::StrCat("Observers per election and status, for the ", kMaxElectionsInMetrics,
+      absl::StrCat("Observer records (test records included) per election and status, for the ",
+                   kMaxElectionsInMetrics,
                    " elections with the most observers; the others are summed under "
                    "election=\"",
                    kOtherElections, "\"."),
