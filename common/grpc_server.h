@@ -48,6 +48,10 @@ struct ServeOptions {
   absl::Duration drain_period = absl::Seconds(1);
   // In-flight calls get this long to finish before they are cancelled.
   absl::Duration shutdown_timeout = absl::Seconds(10);
+  // Limits: the largest request message (larger ones fail with RESOURCE_EXHAUSTED before
+  // they reach a handler) and the most calls open at once on one connection.
+  int max_message_bytes = 4 << 20;
+  int max_concurrent_streams = 100;
   // When set, health follows it (NOT_SERVING until it says ready); otherwise the server is
   // SERVING from the start.
   Readiness* readiness = nullptr;

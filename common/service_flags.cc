@@ -1,5 +1,6 @@
 #include "common/service_flags.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "absl/flags/flag.h"
@@ -12,6 +13,10 @@ ABSL_FLAG(absl::Duration, drain_period, absl::Seconds(1),
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
           "How long in-flight calls get to finish at shutdown");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(int32_t, max_message_bytes, 4 << 20,
+          "Largest request message accepted, in bytes (larger: RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int32_t, max_concurrent_streams, 100,
+          "Most calls open at once on one client connection (more wait)");
 
 namespace observer {
 
@@ -31,6 +36,14 @@ ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
   options.metrics_listen = std::move(metrics_listen);
   options.drain_period = absl::GetFlag(FLAGS_drain_period);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  if (options.max_message_bytes < 1024) {
+    ExitWithUsageError("--max-message-bytes must be at least 1024");
+  }
+  if (options.max_concurrent_streams < 1) {
+    ExitWithUsageError("--max-concurrent-streams must be at least 1");
+  }
   return options;
 }
 

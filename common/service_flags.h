@@ -1,4 +1,5 @@
-// The flags both services share (--drain-period, --shutdown-timeout, --log-level), defined once.
+// The flags both services share (--drain-period, --shutdown-timeout, --log-level,
+// --max-message-bytes, --max-concurrent-streams), defined once.
 // Only a binary that calls into this file gets them.
 #ifndef OBSERVER_COMMON_SERVICE_FLAGS_H_
 #define OBSERVER_COMMON_SERVICE_FLAGS_H_
@@ -14,7 +15,8 @@ namespace observer {
 void ApplyLogLevelFlag();
 
 // Serve options for `service` listening on `listen` (metrics on `metrics_listen`), with the
-// drain period and shutdown timeout from the flags.
+// drain period, shutdown timeout and limits from the flags (a usage error, exit 2, for a limit
+// out of range).
 ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
                                    std::string metrics_listen);
 

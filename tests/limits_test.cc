@@ -1,0 +1,94 @@
+// Server limits (issue 6, DESIGN.md section 7): the largest request message and the most calls
+// open at once on one connection, both flags of both services, refused when out of range.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tests/harness/builders.h"
+#include "tests/harness/command.h"
+#include "tests/harness/registry_client.h"
+#include "tests/harness/registry_process.h"
+#include "tests/harness/stats_process.h"
+#include "tests/harness/status_matchers.h"
+#include "tests/harness/temp_dir.h"
+
+namespace observer::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(LimitsTest, ARequestOverMaxMessageBytesIsRefusedAndChangesNothing) {
+  TempDir dir;
+  RegistryProcess registry(dir.path(), {"--max-message-bytes", "65536"});
+  ASSERT_OK(registry.Start());
+  RegistryClient client(registry.channel());
+  ASSERT_OK(client.CreateElection(FutureElection("limits-1")).status());
+  ASSERT_OK_AND_ASSIGN(const int64_t head, client.HeadRevision());
+
+  rv1::CreateElectionRequest huge = FutureElection("limits-2");
+  huge.mutable_election()->set_display_name(std::string(70 * 1024, 'x'));
+  EXPECT_THAT(client.CreateElection(huge), StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_OK_AND_ASSIGN(const int64_t after, client.HeadRevision());
+  EXPECT_EQ(after, head);
+
+  // Just under the limit is a request like any other (here refused for its own reason, a
+  // display name too long, by the registry's validation, not by the transport).
+  rv1::CreateElectionRequest large = FutureElection("limits-3");
+  large.mutable_election()->set_display_name(std::string(60 * 1024, 'x'));
+  EXPECT_THAT(client.CreateElection(large), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(LimitsTest, CallsBeyondMaxConcurrentStreamsWaitForAFreeStream) {
+  TempDir dir;
+  RegistryProcess registry(dir.path(), {"--max-concurrent-streams", "2"});
+  ASSERT_OK(registry.Start());
+  const auto channel = registry.channel();  // One channel: one connection.
+  RegistryClient client(channel);
+  ASSERT_OK(client.CreateElection(FutureElection("limits-streams")).status());
+
+  // Two watches hold both streams of the one connection the client uses (each has received the
+  // election's event, so both are established).
+  rv1::WatchRequest from_start;
+  from_start.set_start_revision(1);
+  auto first = client.Watch(from_start);
+  auto second = client.Watch(from_start);
+  ASSERT_TRUE(first->Next(absl::Seconds(10)).has_value());
+  ASSERT_TRUE(second->Next(absl::Seconds(10)).has_value());
+  // A third call on that connection waits for a stream: its deadline passes first.
+  RegistryClient short_deadline(channel, absl::Seconds(1));
+  EXPECT_THAT(short_deadline.HeadRevision(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  // A stream freed, calls go through again.
+  first.reset();
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_OK(short_deadline.HeadRevision().status());
+}
+
+TEST(LimitsTest, LimitFlagsOutOfRangeAreUsageErrors) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> services = {
+      {RegistryServiceBinary(), "--store", absl::StrCat("sqlite://", dir.Join("r.db"))},
+      {StatsServiceBinary()}};
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--max-message-bytes", "10"}, {"--max-concurrent-streams", "0"}}) {
+    for (std::vector<std::string> argv : services) {
+      for (const char* arg : {"--listen", "127.0.0.1:0", "--metrics-listen", ""}) {
+        argv.push_back(arg);
+      }
+      argv.push_back(flag);
+      argv.push_back(value);
+      absl::StatusOr<CommandResult> r = RunCommand(argv, CommandOptions{});
+      ASSERT_OK(r.status());
+      EXPECT_EQ(r->exit_code(), 2) << argv[0] << " " << flag << " " << r->Describe();
+      EXPECT_THAT(r->stderr_text, HasSubstr(flag)) << r->Describe();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace observer::testing
