@@ -36,6 +36,8 @@ inline constexpr absl::string_view kStoreBusy = "STORE_BUSY";
 inline constexpr absl::string_view kStoreFull = "STORE_FULL";
 inline constexpr absl::string_view kStoreError = "STORE_ERROR";
 inline constexpr absl::string_view kUnavailable = "UNAVAILABLE";
+// registry-service: --max-watchers Watch streams are open already.
+inline constexpr absl::string_view kTooManyWatchers = "TOO_MANY_WATCHERS";
 // stats-service: the first sync with the registry is not complete yet.
 inline constexpr absl::string_view kNotSynced = "NOT_SYNCED";
 // stats-service: `min_revision` was not applied before the call's deadline.

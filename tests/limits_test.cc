@@ -69,6 +69,32 @@ TEST(LimitsTest, CallsBeyondMaxConcurrentStreamsWaitForAFreeStream) {
   EXPECT_OK(short_deadline.HeadRevision().status());
 }
 
+TEST(LimitsTest, WatchesBeyondMaxWatchersAreRefusedUntilOneCloses) {
+  TempDir dir;
+  RegistryProcess registry(dir.path(), {"--max-watchers", "2"});
+  ASSERT_OK(registry.Start());
+  RegistryClient client(registry.channel());
+  ASSERT_OK(client.CreateElection(FutureElection("limits-watchers")).status());
+  rv1::WatchRequest from_start;
+  from_start.set_start_revision(1);
+  auto first = client.Watch(from_start);
+  auto second = client.Watch(from_start);
+  ASSERT_TRUE(first->Next(absl::Seconds(10)).has_value());
+  ASSERT_TRUE(second->Next(absl::Seconds(10)).has_value());
+
+  auto third = client.Watch(from_start);
+  EXPECT_THAT(third->WaitFinished(absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kResourceExhausted, "TOO_MANY_WATCHERS"));
+
+  first.reset();  // Cancels the stream; the server counts it closed once it is done.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        auto again = client.Watch(from_start);
+        return again->Next(absl::Seconds(2)).has_value();
+      },
+      absl::Seconds(10)));
+}
+
 TEST(LimitsTest, LimitFlagsOutOfRangeAreUsageErrors) {
   TempDir dir;
   const std::vector<std::vector<std::string>> services = {
@@ -88,6 +114,13 @@ TEST(LimitsTest, LimitFlagsOutOfRangeAreUsageErrors) {
       EXPECT_THAT(r->stderr_text, HasSubstr(flag)) << r->Describe();
     }
   }
+  absl::StatusOr<CommandResult> r =
+      RunCommand({RegistryServiceBinary(), "--listen", "127.0.0.1:0", "--metrics-listen", "",
+                  "--store", absl::StrCat("sqlite://", dir.Join("r.db")), "--max-watchers", "0"},
+                 CommandOptions{});
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->exit_code(), 2) << r->Describe();
+  EXPECT_THAT(r->stderr_text, HasSubstr("--max-watchers must be at least 1"));
 }
 
 }  // namespace

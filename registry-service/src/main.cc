@@ -30,6 +30,8 @@ ABSL_FLAG(absl::Duration, watch_progress_interval, absl::Seconds(5),
           "Idle watchers get a progress notification this often");
 ABSL_FLAG(int32_t, watch_cache_events, 65536, "Recent change events kept in memory for watchers");
 ABSL_FLAG(int32_t, commit_max_group, 256, "Most write requests committed in one transaction");
+ABSL_FLAG(int32_t, max_watchers, 1000,
+          "Most Watch streams open at once; more are refused with RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, store_busy_timeout, absl::Seconds(5),
           "How long a write waits for a store lock held by another process");
 
@@ -70,6 +72,9 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_watch_cache_events) < 1 || absl::GetFlag(FLAGS_commit_max_group) < 1) {
     observer::ExitWithUsageError("--watch-cache-events and --commit-max-group must be positive");
   }
+  if (absl::GetFlag(FLAGS_max_watchers) < 1) {
+    observer::ExitWithUsageError("--max-watchers must be at least 1");
+  }
   if (absl::GetFlag(FLAGS_watch_progress_interval) < absl::Milliseconds(10)) {
     observer::ExitWithUsageError("--watch-progress-interval must be at least 10ms");
   }
@@ -107,7 +112,8 @@ int main(int argc, char** argv) {
   registry_options.changelog_retention = absl::GetFlag(FLAGS_changelog_retention);
   registry_options.on_replay = [&registry_metrics] { registry_metrics.OnReplay(); };
   observer::registry::Registry registry(**store, countries, registry_options);
-  observer::registry::RegistryHandler handler(registry, **store, hub);
+  observer::registry::RegistryHandler handler(
+      registry, **store, hub, static_cast<size_t>(absl::GetFlag(FLAGS_max_watchers)));
   registry_metrics.Observe(**store, hub, handler, path);
 
   observer::LogInfo("store opened", {{"service", "registry"},

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 
 namespace observer::registry {
@@ -53,6 +54,13 @@ class RegistryHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::
         session_->Close(ShuttingDown());
         return;
       }
+      if (handler_.watches_.size() >= handler_.max_watchers_) {
+        session_->Close(MakeError(
+            absl::StatusCode::kResourceExhausted, reason::kTooManyWatchers,
+            absl::StrCat(handler_.max_watchers_,
+                         " Watch streams are open already (--max-watchers): retry later")));
+        return;
+      }
       handler_.watches_.insert(session_);
     }
     session_->Start(request);
@@ -77,8 +85,9 @@ class RegistryHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::
   std::shared_ptr<WatchSession> session_;
 };
 
-RegistryHandler::RegistryHandler(Registry& registry, Store& store, WatchHub& hub)
-    : registry_(registry), store_(store), hub_(hub) {}
+RegistryHandler::RegistryHandler(Registry& registry, Store& store, WatchHub& hub,
+                                 size_t max_watchers)
+    : registry_(registry), store_(store), hub_(hub), max_watchers_(max_watchers) {}
 
 size_t RegistryHandler::OpenWatches() {
   std::lock_guard<std::mutex> lock(watches_mu_);

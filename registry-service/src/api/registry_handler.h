@@ -17,7 +17,9 @@ namespace observer::registry {
 
 class RegistryHandler final : public v1::RegistryService::CallbackService {
  public:
-  RegistryHandler(Registry& registry, Store& store, WatchHub& hub);
+  // At most `max_watchers` Watch streams are open at once; more are refused with
+  // RESOURCE_EXHAUSTED (TOO_MANY_WATCHERS).
+  RegistryHandler(Registry& registry, Store& store, WatchHub& hub, size_t max_watchers = 1000);
 
   // Ends every open Watch with UNAVAILABLE (server shutting down); later Watch calls fail.
   void CloseWatches();
@@ -105,6 +107,7 @@ class RegistryHandler final : public v1::RegistryService::CallbackService {
   Store& store_;
   WatchHub& hub_;
 
+  const size_t max_watchers_;
   std::mutex watches_mu_;
   bool closing_ ABSL_GUARDED_BY(watches_mu_) = false;
   std::set<std::shared_ptr<WatchSession>> watches_ ABSL_GUARDED_BY(watches_mu_);
