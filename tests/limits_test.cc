@@ -23,6 +23,22 @@ namespace {
 
 using ::testing::HasSubstr;
 
+rv1::WatchRequest FromStart() {
+  rv1::WatchRequest request;
+  request.set_start_revision(1);
+  return request;
+}
+
+// Opens two watches from revision 1 and waits until each has received its first event, so that
+// both streams are established.
+void OpenTwoWatches(RegistryClient& client, std::unique_ptr<WatchStream>* first,
+                    std::unique_ptr<WatchStream>* second) {
+  *first = client.Watch(FromStart());
+  *second = client.Watch(FromStart());
+  ASSERT_TRUE((*first)->Next(absl::Seconds(10)).has_value());
+  ASSERT_TRUE((*second)->Next(absl::Seconds(10)).has_value());
+}
+
 TEST(LimitsTest, ARequestOverMaxMessageBytesIsRefusedAndChangesNothing) {
   TempDir dir;
   RegistryProcess registry(dir.path(), {"--max-message-bytes", "65536"});
@@ -52,14 +68,9 @@ TEST(LimitsTest, CallsBeyondMaxConcurrentStreamsWaitForAFreeStream) {
   RegistryClient client(channel);
   ASSERT_OK(client.CreateElection(FutureElection("limits-streams")).status());
 
-  // Two watches hold both streams of the one connection the client uses (each has received the
-  // election's event, so both are established).
-  rv1::WatchRequest from_start;
-  from_start.set_start_revision(1);
-  auto first = client.Watch(from_start);
-  auto second = client.Watch(from_start);
-  ASSERT_TRUE(first->Next(absl::Seconds(10)).has_value());
-  ASSERT_TRUE(second->Next(absl::Seconds(10)).has_value());
+  // Two watches hold both streams of the one connection the client uses.
+  std::unique_ptr<WatchStream> first, second;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoWatches(client, &first, &second));
   // A third call on that connection waits for a stream: its deadline passes first.
   RegistryClient short_deadline(channel, absl::Seconds(1));
   EXPECT_THAT(short_deadline.HeadRevision(), StatusIs(absl::StatusCode::kDeadlineExceeded));
@@ -75,13 +86,10 @@ TEST(LimitsTest, WatchesBeyondMaxWatchersAreRefusedUntilOneCloses) {
   ASSERT_OK(registry.Start());
   RegistryClient client(registry.channel());
   ASSERT_OK(client.CreateElection(FutureElection("limits-watchers")).status());
-  rv1::WatchRequest from_start;
-  from_start.set_start_revision(1);
-  auto first = client.Watch(from_start);
-  auto second = client.Watch(from_start);
-  ASSERT_TRUE(first->Next(absl::Seconds(10)).has_value());
-  ASSERT_TRUE(second->Next(absl::Seconds(10)).has_value());
+  std::unique_ptr<WatchStream> first, second;
+  ASSERT_NO_FATAL_FAILURE(OpenTwoWatches(client, &first, &second));
 
+  const rv1::WatchRequest from_start = FromStart();
   auto third = client.Watch(from_start);
   EXPECT_THAT(third->WaitFinished(absl::Seconds(10)),
               StatusIs(absl::StatusCode::kResourceExhausted, "TOO_MANY_WATCHERS"));
