@@ -10,6 +10,7 @@ namespace {
 
 constexpr absl::string_view kErrorInfoUrl = "type.googleapis.com/google.rpc.ErrorInfo";
 constexpr absl::string_view kBadRequestUrl = "type.googleapis.com/google.rpc.BadRequest";
+constexpr absl::string_view kRetryInfoUrl = "type.googleapis.com/google.rpc.RetryInfo";
 
 }  // namespace
 
@@ -43,6 +44,15 @@ absl::Status MakeError(absl::StatusCode code, absl::string_view reason, absl::st
   return status;
 }
 
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
+  google::rpc::RetryInfo info;
+  const int64_t nanos = absl::ToInt64Nanoseconds(delay);
+  info.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
+  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+  status.SetPayload(kRetryInfoUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
 absl::Status InvalidField(absl::string_view field, absl::string_view description) {
   Violations v;
   v.Add(std::string(field), std::string(description));
@@ -66,6 +76,13 @@ ErrorDetails GetErrorDetails(const absl::Status& status) {
       }
     }
   }
+  if (auto payload = status.GetPayload(kRetryInfoUrl)) {
+    google::rpc::RetryInfo info;
+    if (info.ParseFromString(std::string(*payload))) {
+      details.retry_delay = absl::Seconds(info.retry_delay().seconds()) +
+                            absl::Nanoseconds(info.retry_delay().nanos());
+    }
+  }
   return details;
 }
 
@@ -78,7 +95,8 @@ absl::Status PrefixFields(const absl::Status& status, absl::string_view prefix) 
     v.field = absl::StrCat(prefix, ".", v.field);
   }
   if (!d.violations.empty()) message = absl::StrCat(prefix, ": ", message);
-  return MakeError(status.code(), d.reason, message, d.metadata, d.violations);
+  absl::Status prefixed = MakeError(status.code(), d.reason, message, d.metadata, d.violations);
+  return d.retry_delay ? WithRetryDelay(std::move(prefixed), *d.retry_delay) : prefixed;
 }
 
 }  // namespace observer

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace observer {
 
@@ -42,6 +43,10 @@ inline constexpr absl::string_view kTooManyWatchers = "TOO_MANY_WATCHERS";
 inline constexpr absl::string_view kNotSynced = "NOT_SYNCED";
 // stats-service: `min_revision` was not applied before the call's deadline.
 inline constexpr absl::string_view kRevisionNotApplied = "REVISION_NOT_APPLIED";
+// Both services: the caller's identity is not allowed to call the method.
+inline constexpr absl::string_view kPermissionDenied = "PERMISSION_DENIED";
+// Both services: the caller made more calls than its rate limit allows; see RetryInfo.
+inline constexpr absl::string_view kRateLimited = "RATE_LIMITED";
 }  // namespace reason
 
 struct FieldViolation {
@@ -70,6 +75,9 @@ class Violations {
                                      const std::map<std::string, std::string>& metadata = {},
                                      const std::vector<FieldViolation>& violations = {});
 
+// `status` with a google.rpc.RetryInfo telling the client to retry after `delay`.
+[[nodiscard]] absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
+
 // INVALID_ARGUMENT / VALIDATION_FAILED for one field.
 [[nodiscard]] absl::Status InvalidField(absl::string_view field, absl::string_view description);
 
@@ -78,6 +86,7 @@ struct ErrorDetails {
   std::string reason;
   std::map<std::string, std::string> metadata;
   std::vector<FieldViolation> violations;
+  std::optional<absl::Duration> retry_delay;  // From a google.rpc.RetryInfo.
 };
 ErrorDetails GetErrorDetails(const absl::Status& status);
 

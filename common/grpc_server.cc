@@ -60,7 +60,7 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   // grpc.channelz.v1.Channelz: live channel, server and socket statistics for debugging.
-  grpc::channelz::experimental::InitChannelzService();
+  if (options.credentials == nullptr) grpc::channelz::experimental::InitChannelzService();
   grpc::ServerBuilder builder;
   // A second server on the same address must fail, not share the port (Linux SO_REUSEPORT).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -73,7 +73,10 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(
+      options.listen,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureServerCredentials(),
+      &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<GrpcServerMetrics> call_metrics;
   std::string metrics_address;
@@ -111,7 +114,8 @@ int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Servic
   }
   LogInfo("serving", {{"service", options.service},
                       {"grpc_address", BoundAddress(options.listen, port)},
-                      {"metrics_address", metrics_address}});
+                      {"metrics_address", metrics_address},
+                      {"tls", options.credentials != nullptr}});
 
   sigset_t set = TerminationSignals();
   int signal_number = 0;

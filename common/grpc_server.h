@@ -62,6 +62,9 @@ struct ServeOptions {
   Metrics* metrics = nullptr;
   std::string metrics_listen;
   std::vector<std::string> grpc_services;
+  // Mutual TLS; null serves plaintext (--insecure-loopback). Channelz, which shows peers'
+  // addresses, is served only on plaintext loopback servers.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
   // One access-log line (method, code, duration, peer) per call.
   bool access_log = true;
 };

@@ -1,8 +1,10 @@
 #include "common/grpc_status.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/time/time.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -34,6 +36,13 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     }
     proto.add_details()->PackFrom(bad);
   }
+  if (d.retry_delay) {
+    google::rpc::RetryInfo retry;
+    const int64_t nanos = absl::ToInt64Nanoseconds(*d.retry_delay);
+    retry.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
+    retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+    proto.add_details()->PackFrom(retry);
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
                       proto.SerializeAsString());
 }
@@ -48,9 +57,11 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   std::string reason;
   std::map<std::string, std::string> metadata;
   std::vector<FieldViolation> violations;
+  std::optional<absl::Duration> retry_delay;
   for (const auto& any : proto.details()) {
     google::rpc::ErrorInfo info;
     google::rpc::BadRequest bad;
+    google::rpc::RetryInfo retry;
     if (any.UnpackTo(&info)) {
       reason = info.reason();
       for (const auto& [k, v] : info.metadata()) metadata[k] = v;
@@ -58,10 +69,14 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
       for (const auto& fv : bad.field_violations()) {
         violations.push_back({fv.field(), fv.description()});
       }
+    } else if (any.UnpackTo(&retry)) {
+      retry_delay = absl::Seconds(retry.retry_delay().seconds()) +
+                    absl::Nanoseconds(retry.retry_delay().nanos());
     }
   }
   if (reason.empty()) return absl::Status(code, status.error_message());
-  return MakeError(code, reason, status.error_message(), metadata, violations);
+  absl::Status result = MakeError(code, reason, status.error_message(), metadata, violations);
+  return retry_delay ? WithRetryDelay(std::move(result), *retry_delay) : result;
 }
 
 }  // namespace observer

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "google/protobuf/message.h"
 #include "observer/registry/v1/resources.pb.h"
 
 namespace observer {
@@ -14,6 +15,9 @@ std::string DocumentKey(const registry::v1::IdDocument& document);
 
 // Removes the personal data (identity document, birth date, contact).
 void StripPersonalData(registry::v1::Observer& observer);
+
+// Removes the personal data of every Observer anywhere inside `message` (e.g. a response).
+void StripPersonalDataWithin(google::protobuf::Message& message);
 
 }  // namespace observer
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -18,6 +19,21 @@ ABSL_FLAG(int32_t, max_message_bytes, 4 << 20,
 ABSL_FLAG(int32_t, max_concurrent_streams, 100,
           "Most calls open at once on one client connection (more wait)");
 
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain the service presents (re-read when it changes)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert (re-read when it changes)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle that signs the clients' (and the registry's) certificates");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
+          "How often the TLS files are checked for changes");
+ABSL_FLAG(bool, insecure_loopback, false,
+          "Serve plaintext without client certificates: only on a loopback address (demos, "
+          "tests); callers then name themselves in the x-observer-actor metadata");
+ABSL_FLAG(std::string, authz_policy, "",
+          "Authorization policy file (JSON; required with TLS; re-read when it changes)");
+ABSL_FLAG(double, rate_limit, 200, "Calls a second allowed per caller identity (0: no limit)");
+ABSL_FLAG(double, rate_limit_burst, 400, "Calls a caller identity may make at once");
+
 namespace observer {
 
 void ApplyLogLevelFlag() {
@@ -26,6 +42,62 @@ void ApplyLogLevelFlag() {
     ExitWithUsageError("--log-level: use debug, info, warning or error");
   }
   SetLogLevel(level);
+}
+
+TransportSecurity TransportSecurityFromFlags(const std::string& listen) {
+  TransportSecurity security;
+  security.insecure_loopback = absl::GetFlag(FLAGS_insecure_loopback);
+  security.tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  security.tls.key = absl::GetFlag(FLAGS_tls_key);
+  security.tls.ca = absl::GetFlag(FLAGS_tls_ca);
+  security.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  const bool any_tls =
+      !security.tls.cert.empty() || !security.tls.key.empty() || !security.tls.ca.empty();
+  if (security.insecure_loopback) {
+    if (any_tls) {
+      ExitWithUsageError(
+          "--insecure-loopback and --tls-cert/--tls-key/--tls-ca exclude each other");
+    }
+    if (!IsLoopbackAddress(listen)) {
+      ExitWithUsageError(absl::StrCat("--insecure-loopback: --listen ", listen,
+                                      " is not a loopback address (127.0.0.0/8, ::1, localhost)"));
+    }
+    security.tls = TlsFiles{};
+    return security;
+  }
+  if (security.tls.cert.empty() || security.tls.key.empty() || security.tls.ca.empty()) {
+    ExitWithUsageError(
+        "mutual TLS is required: give --tls-cert, --tls-key and --tls-ca (or "
+        "--insecure-loopback to serve plaintext on a loopback address only)");
+  }
+  if (security.tls.reload_interval < absl::Seconds(1)) {
+    ExitWithUsageError("--tls-reload-interval must be at least 1s");
+  }
+  if (absl::Status s = CheckTlsFiles(security.tls, "tls-"); !s.ok()) {
+    ExitWithUsageError(s.message());
+  }
+  return security;
+}
+
+std::unique_ptr<Authorizer> AuthorizerFromFlags(const TransportSecurity& security,
+                                                Metrics& metrics) {
+  AuthorizerOptions options;
+  options.identity_from_metadata = security.insecure_loopback;
+  options.policy_path = absl::GetFlag(FLAGS_authz_policy);
+  options.rate_limit = absl::GetFlag(FLAGS_rate_limit);
+  options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
+  options.metrics = &metrics.registry();
+  if (!security.insecure_loopback && options.policy_path.empty()) {
+    ExitWithUsageError("--authz-policy is required with TLS: without it every call is denied");
+  }
+  if (options.rate_limit < 0 || options.rate_limit_burst < 1) {
+    ExitWithUsageError("--rate-limit must be at least 0 and --rate-limit-burst at least 1");
+  }
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer = Authorizer::Create(options);
+  if (!authorizer.ok()) {
+    ExitWithUsageError(absl::StrCat("--authz-policy: ", authorizer.status().message()));
+  }
+  return *std::move(authorizer);
 }
 
 ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
@@ -43,6 +115,10 @@ ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
   }
   if (options.max_concurrent_streams < 1) {
     ExitWithUsageError("--max-concurrent-streams must be at least 1");
+  }
+  const TransportSecurity security = TransportSecurityFromFlags(options.listen);
+  if (!security.insecure_loopback) {
+    options.credentials = MutualTlsServerCredentials(security.tls);
   }
   return options;
 }

@@ -92,10 +92,13 @@ start() {
   exit 1
 }
 
-start registry-service "$build_dir/registry-service/registry-service" \
+# A loopback demo: plaintext, no client certificates (--insecure-loopback refuses any other
+# address). Production runs with mutual TLS and a policy: see the README's security section.
+start registry-service "$build_dir/registry-service/registry-service" --insecure-loopback \
   --listen "$registry_listen" --store "sqlite://$state_dir/registry.db"
-start stats-service "$build_dir/stats-service/stats-service" --listen "$stats_listen" \
-  --registry "$registry_listen" --region-schemes data/region-schemes/kz2021-article.scheme
+start stats-service "$build_dir/stats-service/stats-service" --insecure-loopback \
+  --listen "$stats_listen" --registry "$registry_listen" \
+  --region-schemes data/region-schemes/kz2021-article.scheme
 
 "$build_dir/tools/example-data/observer-load-example" --registry "$registry_listen" \
   --stats "$stats_listen" --wait 30

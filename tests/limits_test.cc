@@ -111,7 +111,8 @@ TEST(LimitsTest, LimitFlagsOutOfRangeAreUsageErrors) {
   for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
            {"--max-message-bytes", "10"}, {"--max-concurrent-streams", "0"}}) {
     for (std::vector<std::string> argv : services) {
-      for (const char* arg : {"--listen", "127.0.0.1:0", "--metrics-listen", ""}) {
+      for (const char* arg :
+           {"--listen", "127.0.0.1:0", "--metrics-listen", "", "--insecure-loopback"}) {
         argv.push_back(arg);
       }
       argv.push_back(flag);
@@ -124,7 +125,8 @@ TEST(LimitsTest, LimitFlagsOutOfRangeAreUsageErrors) {
   }
   absl::StatusOr<CommandResult> r =
       RunCommand({RegistryServiceBinary(), "--listen", "127.0.0.1:0", "--metrics-listen", "",
-                  "--store", absl::StrCat("sqlite://", dir.Join("r.db")), "--max-watchers", "0"},
+                  "--insecure-loopback", "--store", absl::StrCat("sqlite://", dir.Join("r.db")),
+                  "--max-watchers", "0"},
                  CommandOptions{});
   ASSERT_OK(r.status());
   EXPECT_EQ(r->exit_code(), 2) << r->Describe();

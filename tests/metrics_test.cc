@@ -468,7 +468,7 @@ TEST(MetricsFlagsTest, BadOrBusyMetricsAddressIsRefused) {
   TempDir dir;
   absl::StatusOr<CommandResult> r =
       RunCommand({RegistryServiceBinary(), "--listen", "127.0.0.1:0", "--metrics-listen", "nowhere",
-                  "--store", absl::StrCat("sqlite://", dir.Join("r.db"))},
+                  "--insecure-loopback", "--store", absl::StrCat("sqlite://", dir.Join("r.db"))},
                  CommandOptions{});
   ASSERT_OK(r.status());
   EXPECT_EQ(r->exit_code(), 2) << r->Describe();
@@ -478,10 +478,10 @@ TEST(MetricsFlagsTest, BadOrBusyMetricsAddressIsRefused) {
   RegistryProcess first(dir.path());
   ASSERT_OK(first.Start());
   TempDir other;
-  r = RunCommand(
-      {RegistryServiceBinary(), "--listen", "127.0.0.1:0", "--metrics-listen",
-       first.metrics_address(), "--store", absl::StrCat("sqlite://", other.Join("r.db"))},
-      CommandOptions{});
+  r = RunCommand({RegistryServiceBinary(), "--listen", "127.0.0.1:0", "--metrics-listen",
+                  first.metrics_address(), "--insecure-loopback", "--store",
+                  absl::StrCat("sqlite://", other.Join("r.db"))},
+                 CommandOptions{});
   ASSERT_OK(r.status());
   EXPECT_EQ(r->exit_code(), 1) << r->Describe();
   EXPECT_THAT(r->stderr_text, HasSubstr("cannot serve metrics"));

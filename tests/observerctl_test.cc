@@ -1406,7 +1406,8 @@ TEST_F(ObserverctlTest, HelpOnEveryCommand) {
                                                           {"summary"},
                                                           {"breakdown"},
                                                           {"schemes"},
-                                                          {"watch"}};
+                                                          {"watch"},
+                                                          {"audit", "verify"}};
   for (const auto& command : commands) {
     std::vector<std::string> args = command;
     args.push_back("--help");

@@ -233,7 +233,7 @@ TEST_P(RegistryBadStoreTest, ExitsNonZeroWithAMessage) {
   if (auto pos = store.find(kDir); pos != std::string::npos)
     store.replace(pos, kDir.size(), dir.path());
   ASSERT_OK_AND_ASSIGN(ExitResult r, RunToExit({RegistryServiceBinary(), "--listen", "127.0.0.1:0",
-                                                "--store", store},
+                                                "--insecure-loopback", "--store", store},
                                                absl::Seconds(20)));
   EXPECT_TRUE(r.exited()) << r.Describe() << "\n" << r.output;
   EXPECT_NE(r.exit_code(), 0) << r.output;

@@ -17,6 +17,7 @@
 #include "registry-service/src/api/registry_metrics.h"
 #include "registry-service/src/changelog/watch_hub.h"
 #include "registry-service/src/domain/registry.h"
+#include "registry-service/src/storage/audit_chain.h"
 #include "registry-service/src/storage/sqlite_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port)");
@@ -32,8 +33,14 @@ ABSL_FLAG(int32_t, watch_cache_events, 65536, "Recent change events kept in memo
 ABSL_FLAG(int32_t, commit_max_group, 256, "Most write requests committed in one transaction");
 ABSL_FLAG(int32_t, max_watchers, 1000,
           "Most Watch streams open at once; more are refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
+          "A write from a call that set no deadline is not begun after this long");
 ABSL_FLAG(absl::Duration, store_busy_timeout, absl::Seconds(5),
           "How long a write waits for a store lock held by another process");
+ABSL_FLAG(std::string, audit_key_file, "",
+          "File holding the HMAC key of the change log's audit hash chain: its raw bytes, at "
+          "least 32 (head -c 32 /dev/urandom > FILE), not readable by other users. Keep it "
+          "outside the store's volume. Empty: STORE_PATH.audit-key, created if missing");
 
 namespace {
 
@@ -51,6 +58,35 @@ std::string SqlitePath(const std::string& url) {
                      "' is not supported; use sqlite://PATH (PostgreSQL comes later)"));
   }
   return std::string(path);
+}
+
+// The audit key from --audit-key-file; without it, from STORE_PATH.audit-key, created with a
+// random key on first use. Exits 2 naming the flag if the file is unusable.
+std::string LoadAuditKey(const std::string& store_path) {
+  std::string file = absl::GetFlag(FLAGS_audit_key_file);
+  if (!file.empty()) {
+    absl::StatusOr<std::string> key = observer::registry::ReadAuditKeyFile(file);
+    if (!key.ok()) {
+      observer::ExitWithUsageError(absl::StrCat("--audit-key-file: ", key.status().message()));
+    }
+    return *std::move(key);
+  }
+  file = store_path + ".audit-key";
+  bool created = false;
+  absl::StatusOr<std::string> key = observer::registry::ReadOrCreateAuditKeyFile(file, &created);
+  if (!key.ok()) {
+    observer::ExitWithUsageError(
+        absl::StrCat("--audit-key-file not given, and the default ", key.status().message()));
+  }
+  observer::LogWarning(
+      created ? "created an audit key beside the store (no --audit-key-file)"
+              : "using the audit key beside the store (no --audit-key-file)",
+      {{"service", "registry"},
+       {"audit_key_file", file},
+       {"advice",
+        "in production keep the key outside the store's volume and pass --audit-key-file: "
+        "whoever can edit the store and read this key can rewrite the change log undetected"}});
+  return *std::move(key);
 }
 
 }  // namespace
@@ -83,6 +119,13 @@ int main(int argc, char** argv) {
   const observer::CountryCodes& countries = observer::CountryCodes::Default();
 
   observer::Metrics metrics("registry");
+  const observer::TransportSecurity security = observer::TransportSecurityFromFlags(listen);
+  std::unique_ptr<observer::Authorizer> authorizer =
+      observer::AuthorizerFromFlags(security, metrics);
+  const absl::Duration default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  if (default_deadline < absl::Milliseconds(100)) {
+    observer::ExitWithUsageError("--default-deadline must be at least 100ms");
+  }
   observer::registry::RegistryMetrics registry_metrics(metrics);
   observer::registry::SqliteStoreOptions store_options;
   store_options.on_commit = [&registry_metrics](int requests, absl::Duration duration,
@@ -91,6 +134,8 @@ int main(int argc, char** argv) {
   };
   store_options.max_group_size = absl::GetFlag(FLAGS_commit_max_group);
   store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
+  store_options.audit_key = LoadAuditKey(path);
+  const std::string audit_key_id = observer::registry::AuditKeyId(store_options.audit_key);
   auto store = observer::registry::SqliteStore::Open(path, store_options);
   if (!store.ok()) {
     observer::LogError("cannot open the store",
@@ -113,12 +158,30 @@ int main(int argc, char** argv) {
   registry_options.on_replay = [&registry_metrics] { registry_metrics.OnReplay(); };
   observer::registry::Registry registry(**store, countries, registry_options);
   observer::registry::RegistryHandler handler(
-      registry, **store, hub, static_cast<size_t>(absl::GetFlag(FLAGS_max_watchers)));
+      registry, **store, hub, *authorizer,
+      {static_cast<size_t>(absl::GetFlag(FLAGS_max_watchers)), default_deadline});
   registry_metrics.Observe(**store, hub, handler, path);
 
   observer::LogInfo("store opened", {{"service", "registry"},
                                      {"head_revision", revisions->head},
-                                     {"compact_revision", revisions->compact}});
+                                     {"compact_revision", revisions->compact},
+                                     {"audit_key_id", audit_key_id}});
+  if ((*store)->changes_chained_at_open() > 0) {
+    observer::LogInfo("chained the existing change log with the audit key",
+                      {{"service", "registry"},
+                       {"changes", (*store)->changes_chained_at_open()},
+                       {"audit_key_id", audit_key_id}});
+  }
+  if (!(*store)->head_key_id().empty() && (*store)->head_key_id() != audit_key_id) {
+    observer::LogWarning(
+        "the audit key differs from the one the newest change was chained with",
+        {{"service", "registry"},
+         {"audit_key_id", audit_key_id},
+         {"head_key_id", (*store)->head_key_id()},
+         {"effect",
+          "new changes are chained with this key; observerctl audit verify reports the older "
+          "ones as KEY_MISMATCH: if the key file was replaced by mistake, restore it"}});
+  }
   observer::ServeOptions serve =
       observer::ServeOptionsFromFlags("registry", listen, absl::GetFlag(FLAGS_metrics_listen));
   serve.metrics = &metrics;

@@ -25,6 +25,8 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address (host:por
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
           "Prometheus /metrics address (host:port; port 0 picks one; empty: no metrics)");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "Address of registry-service (host:port)");
+ABSL_FLAG(std::string, registry_tls_server_name, "",
+          "Name to check the registry's certificate against (default: the host of --registry)");
 ABSL_FLAG(std::string, region_schemes, "",
           "Comma-separated custom region scheme files (see data/region-schemes)");
 ABSL_FLAG(absl::Duration, staleness_bound, absl::Seconds(30),
@@ -89,6 +91,11 @@ int main(int argc, char** argv) {
     observer::ExitWithUsageError(absl::StrCat("--region-schemes: ", regions.status().message()));
   }
 
+  observer::Metrics metrics("stats");
+  const observer::TransportSecurity security = observer::TransportSecurityFromFlags(listen);
+  std::unique_ptr<observer::Authorizer> authorizer =
+      observer::AuthorizerFromFlags(security, metrics);
+
   observer::stats::LiveStats live(**regions);
   observer::Readiness readiness;
   observer::stats::SubscriberOptions subscriber_options;
@@ -111,12 +118,27 @@ int main(int argc, char** argv) {
                       milliseconds(subscriber_options.max_backoff));
   // Initial states of large registers come in messages up to the registry's limit.
   channel_args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  // The registry is called with the same certificate the service presents, over mutual TLS;
+  // plaintext only between loopback addresses (--insecure-loopback).
+  std::shared_ptr<grpc::ChannelCredentials> registry_credentials =
+      grpc::InsecureChannelCredentials();
+  if (security.insecure_loopback) {
+    if (!observer::IsLoopbackAddress(registry)) {
+      observer::ExitWithUsageError(
+          absl::StrCat("--insecure-loopback: --registry ", registry, " is not a loopback address"));
+    }
+  } else {
+    registry_credentials = observer::MutualTlsChannelCredentials(security.tls);
+    if (const std::string name = absl::GetFlag(FLAGS_registry_tls_server_name); !name.empty()) {
+      channel_args.SetSslTargetNameOverride(name);
+    }
+  }
   observer::stats::RegistrySubscriber subscriber(
-      grpc::CreateCustomChannel(registry, grpc::InsecureChannelCredentials(), channel_args), live,
+      grpc::CreateCustomChannel(registry, registry_credentials, channel_args), live,
       subscriber_options);
-  observer::stats::StatsHandler handler(live, {absl::GetFlag(FLAGS_max_revision_wait)});
+  observer::stats::StatsHandler handler(live, *authorizer,
+                                        {absl::GetFlag(FLAGS_max_revision_wait)});
 
-  observer::Metrics metrics("stats");
   observer::stats::ObserveStats(metrics, live, subscriber, handler);
   subscriber.Start();
   observer::ServeOptions serve =

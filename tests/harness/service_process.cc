@@ -105,6 +105,10 @@ std::vector<std::string> ServiceProcess::ArgvFor(int port) const {
   std::vector<std::string> argv = {binary_, "--listen", absl::StrCat("127.0.0.1:", port),
                                    "--metrics-listen", "127.0.0.1:0"};
   std::vector<std::string> rest = args_();
+  // Plaintext on loopback unless the test gives the service its certificates.
+  if (std::find(rest.begin(), rest.end(), "--tls-cert") == rest.end()) {
+    argv.push_back("--insecure-loopback");
+  }
   argv.insert(argv.end(), rest.begin(), rest.end());
   return argv;
 }

@@ -1,6 +1,7 @@
 // observerctl's commands, grouped by file: registry records (registry_commands.cc), statistics
 // (stats_commands.cc), CSV import and export (import_command.cc, export_command.cc) and the
-// change stream (watch_command.cc), health checks (health_command.cc); plus what they share.
+// change stream (watch_command.cc), health checks (health_command.cc), the audit chain check
+// (audit_command.cc); plus what they share.
 #ifndef OBSERVER_TOOLS_OBSERVERCTL_COMMANDS_H_
 #define OBSERVER_TOOLS_OBSERVERCTL_COMMANDS_H_
 
@@ -27,6 +28,7 @@ std::vector<CommandSpec> ImportCommands();
 std::vector<CommandSpec> ExportCommands();
 std::vector<CommandSpec> WatchCommands();
 std::vector<CommandSpec> HealthCommands();
+std::vector<CommandSpec> AuditCommands();
 
 // Prints "observerctl: MESSAGE" to stderr; returns kExitUsage.
 int UsageError(absl::string_view message);

@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   using namespace observer::ctl;
   if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(DropGrpcLog);
   std::vector<CommandSpec> commands = RegistryCommands();
-  for (auto* group :
-       {&ImportCommands, &ExportCommands, &StatsCommands, &WatchCommands, &HealthCommands}) {
+  for (auto* group : {&ImportCommands, &ExportCommands, &StatsCommands, &WatchCommands,
+                      &HealthCommands, &AuditCommands}) {
     for (CommandSpec& c : (*group)()) commands.push_back(std::move(c));
   }
   const CommandLine cli(

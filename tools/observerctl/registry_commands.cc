@@ -615,6 +615,7 @@ int ObserverDelete(const Invocation& inv) {
   req.set_name(*name);
   req.set_etag(inv.Get("etag"));
   req.set_request_id(inv.Get("request-id"));
+  req.set_reason(inv.Get("reason"));
   return WithConnection(inv, [&](Connection& c) {
     v1::DeleteObserverResponse resp;
     if (!c.Call(Service::kRegistry, "DeleteObserver", &Stub::DeleteObserver, req, &resp).ok()) {
@@ -849,9 +850,13 @@ std::vector<CommandSpec> RegistryCommands() {
                "OBSERVER",
                1,
                1,
-               {ElectionFlag(false), EtagFlag(), RequestIdFlag()},
+               {ElectionFlag(false),
+                {"reason", "TEXT", "why the record is deleted (kept in the change log)"},
+                EtagFlag(),
+                RequestIdFlag()},
                "",
-               "  observerctl observer delete 0f3a9c1e2b4d5a6f --election kz-2021",
+               "  observerctl observer delete 0f3a9c1e2b4d5a6f --election kz-2021 "
+               "--reason \"entered twice\"",
                ObserverDelete});
   return c;
 }

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/authz_policy.h"
 #include "common/grpc_status.h"
+#include "common/personal_data.h"
 
 namespace observer::registry {
 namespace {
@@ -16,17 +18,33 @@ absl::Status ShuttingDown() {
                    "the server is shutting down: reconnect and resume");
 }
 
-// Until mutual TLS establishes identities, the actor is what the caller declares in the
-// `x-observer-actor` metadata.
-RequestContext ContextFrom(grpc::CallbackServerContext* context) {
+// The full gRPC method name of a RegistryService method, as the policy names it.
+std::string FullMethod(absl::string_view method) {
+  return absl::StrCat("/", v1::RegistryService::service_full_name(), "/", method);
+}
+
+// What the domain needs to know about the caller. `confined`: the caller has no role that
+// reaches beyond one sending body for this call, so a submitter is confined to its own.
+absl::StatusOr<RequestContext> ContextFor(const Caller& caller, absl::Time deadline,
+                                          bool confined) {
   RequestContext ctx;
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find("x-observer-actor");
-  std::string declared =
-      it != metadata.end() ? std::string(it->second.data(), it->second.size()) : "anonymous";
-  if (declared.size() > 128) declared.resize(128);
-  ctx.actor = declared;
+  ctx.actor = caller.identity.empty() ? "anonymous" : caller.identity;
+  ctx.deadline = deadline;
+  if (confined && caller.Has(role::kSubmitter)) {
+    if (caller.sending_body.empty()) {
+      return MakeError(
+          absl::StatusCode::kPermissionDenied, reason::kPermissionDenied,
+          absl::StrCat("'", ctx.actor, "' is a submitter without a sending body in the policy"));
+    }
+    ctx.sending_body = caller.sending_body;
+  }
   return ctx;
+}
+
+// Personal data leaves the registry only for pii-readers.
+template <typename Response>
+void Disclose(const Caller& caller, Response& response) {
+  if (!caller.Has(role::kPiiReader)) StripPersonalDataWithin(response);
 }
 
 // A unary write call that records its cancellation (the client gone, its deadline passed, or the
@@ -46,18 +64,25 @@ class WriteReactor final : public grpc::ServerUnaryReactor {
 class RegistryHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
                                             public WatchSink {
  public:
-  WatchReactor(RegistryHandler& handler, const v1::WatchRequest& request) : handler_(handler) {
+  // `admitted`: the caller's admission (an error ends the stream at once).
+  WatchReactor(RegistryHandler& handler, const v1::WatchRequest& request,
+               const absl::Status& admitted)
+      : handler_(handler) {
     session_ = std::make_shared<WatchSession>(handler.store_, handler.hub_, this);
     {
       std::lock_guard<std::mutex> lock(handler_.watches_mu_);
+      if (!admitted.ok()) {
+        session_->Close(admitted);
+        return;
+      }
       if (handler_.closing_) {
         session_->Close(ShuttingDown());
         return;
       }
-      if (handler_.watches_.size() >= handler_.max_watchers_) {
+      if (handler_.watches_.size() >= handler_.options_.max_watchers) {
         session_->Close(MakeError(
             absl::StatusCode::kResourceExhausted, reason::kTooManyWatchers,
-            absl::StrCat(handler_.max_watchers_,
+            absl::StrCat(handler_.options_.max_watchers,
                          " Watch streams are open already (--max-watchers): retry later")));
         return;
       }
@@ -86,8 +111,8 @@ class RegistryHandler::WatchReactor final : public grpc::ServerWriteReactor<v1::
 };
 
 RegistryHandler::RegistryHandler(Registry& registry, Store& store, WatchHub& hub,
-                                 size_t max_watchers)
-    : registry_(registry), store_(store), hub_(hub), max_watchers_(max_watchers) {}
+                                 Authorizer& authorizer, RegistryHandlerOptions options)
+    : registry_(registry), store_(store), hub_(hub), authorizer_(authorizer), options_(options) {}
 
 size_t RegistryHandler::OpenWatches() {
   std::lock_guard<std::mutex> lock(watches_mu_);
@@ -118,27 +143,78 @@ void RegistryHandler::CloseWatches() {
   for (const auto& session : open) session->Close(ShuttingDown());
 }
 
+absl::StatusOr<Caller> RegistryHandler::Admit(grpc::CallbackServerContext* context,
+                                              absl::string_view method) {
+  return authorizer_.Authorize(*context, FullMethod(method));
+}
+
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* RegistryHandler::Write(
-    grpc::CallbackServerContext* context, const Request* request, Response* response,
-    void (Registry::*method)(const RequestContext&, const Request&, Callback<Response>)) {
+    grpc::CallbackServerContext* context, absl::string_view method, const Request* request,
+    Response* response,
+    void (Registry::*write)(const RequestContext&, const Request&, Callback<Response>)) {
   auto* reactor = new WriteReactor();
-  RequestContext ctx = ContextFrom(context);
-  ctx.cancelled = reactor->cancelled();
-  (registry_.*method)(ctx, *request, [reactor, response](absl::StatusOr<Response> result) {
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
+  absl::StatusOr<Caller> caller = Admit(context, method);
+  // A registrar's writes reach every sending body; a submitter's its own only.
+  absl::StatusOr<RequestContext> ctx =
+      caller.ok() ? ContextFor(*caller, CallDeadline(*context, options_.default_deadline),
+                               /*confined=*/!caller->Has(role::kRegistrar))
+                  : caller.status();
+  if (!ctx.ok()) {
+    reactor->Finish(ToGrpcStatus(ctx.status()));
+    return reactor;
+  }
+  ctx->cancelled = reactor->cancelled();
+  (registry_.*write)(
+      *ctx, *request,
+      [reactor, response, caller = *std::move(caller)](absl::StatusOr<Response> result) {
+        if (result.ok()) {
+          *response = *std::move(result);
+          Disclose(caller, *response);
+        }
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   return reactor;
 }
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* RegistryHandler::Read(
-    grpc::CallbackServerContext* context, const Request* request, Response* response,
-    absl::StatusOr<Response> (Registry::*method)(const Request&)) {
+    grpc::CallbackServerContext* context, absl::string_view method, const Request* request,
+    Response* response, absl::StatusOr<Response> (Registry::*read)(const Request&)) {
+  return Answer(context, method, response,
+                [&](const RequestContext&) { return (registry_.*read)(*request); });
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* RegistryHandler::Read(
+    grpc::CallbackServerContext* context, absl::string_view method, const Request* request,
+    Response* response,
+    absl::StatusOr<Response> (Registry::*read)(const RequestContext&, const Request&)) {
+  return Answer(context, method, response,
+                [&](const RequestContext& ctx) { return (registry_.*read)(ctx, *request); });
+}
+
+template <typename Response, typename ReadFn>
+grpc::ServerUnaryReactor* RegistryHandler::Answer(grpc::CallbackServerContext* context,
+                                                  absl::string_view method, Response* response,
+                                                  ReadFn read) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Response> result = (registry_.*method)(*request);
-  if (result.ok()) *response = *std::move(result);
+  absl::StatusOr<Caller> caller = Admit(context, method);
+  // Readers see every sending body's records; a submitter without that role its own only.
+  absl::StatusOr<RequestContext> ctx =
+      caller.ok()
+          ? ContextFor(*caller, CallDeadline(*context, options_.default_deadline),
+                       /*confined=*/!caller->Has(role::kReader) && !caller->Has(role::kPiiReader))
+          : caller.status();
+  if (!ctx.ok()) {
+    reactor->Finish(ToGrpcStatus(ctx.status()));
+    return reactor;
+  }
+  absl::StatusOr<Response> result = read(*ctx);
+  if (result.ok()) {
+    *response = *std::move(result);
+    Disclose(*caller, *response);
+  }
   reactor->Finish(ToGrpcStatus(result.status()));
   return reactor;
 }
@@ -146,102 +222,108 @@ grpc::ServerUnaryReactor* RegistryHandler::Read(
 grpc::ServerUnaryReactor* RegistryHandler::CreateElection(grpc::CallbackServerContext* context,
                                                           const v1::CreateElectionRequest* request,
                                                           v1::CreateElectionResponse* response) {
-  return Write(context, request, response, &Registry::CreateElection);
+  return Write(context, "CreateElection", request, response, &Registry::CreateElection);
 }
 grpc::ServerUnaryReactor* RegistryHandler::GetElection(grpc::CallbackServerContext* context,
                                                        const v1::GetElectionRequest* request,
                                                        v1::GetElectionResponse* response) {
-  return Read(context, request, response, &Registry::GetElection);
+  return Read(context, "GetElection", request, response, &Registry::GetElection);
 }
 grpc::ServerUnaryReactor* RegistryHandler::ListElections(grpc::CallbackServerContext* context,
                                                          const v1::ListElectionsRequest* request,
                                                          v1::ListElectionsResponse* response) {
-  return Read(context, request, response, &Registry::ListElections);
+  return Read(context, "ListElections", request, response, &Registry::ListElections);
 }
 grpc::ServerUnaryReactor* RegistryHandler::UpdateElection(grpc::CallbackServerContext* context,
                                                           const v1::UpdateElectionRequest* request,
                                                           v1::UpdateElectionResponse* response) {
-  return Write(context, request, response, &Registry::UpdateElection);
+  return Write(context, "UpdateElection", request, response, &Registry::UpdateElection);
 }
 grpc::ServerUnaryReactor* RegistryHandler::CreateOrganisation(
     grpc::CallbackServerContext* context, const v1::CreateOrganisationRequest* request,
     v1::CreateOrganisationResponse* response) {
-  return Write(context, request, response, &Registry::CreateOrganisation);
+  return Write(context, "CreateOrganisation", request, response, &Registry::CreateOrganisation);
 }
 grpc::ServerUnaryReactor* RegistryHandler::GetOrganisation(
     grpc::CallbackServerContext* context, const v1::GetOrganisationRequest* request,
     v1::GetOrganisationResponse* response) {
-  return Read(context, request, response, &Registry::GetOrganisation);
+  return Read(context, "GetOrganisation", request, response, &Registry::GetOrganisation);
 }
 grpc::ServerUnaryReactor* RegistryHandler::ListOrganisations(
     grpc::CallbackServerContext* context, const v1::ListOrganisationsRequest* request,
     v1::ListOrganisationsResponse* response) {
-  return Read(context, request, response, &Registry::ListOrganisations);
+  return Read(context, "ListOrganisations", request, response, &Registry::ListOrganisations);
 }
 grpc::ServerUnaryReactor* RegistryHandler::UpdateOrganisation(
     grpc::CallbackServerContext* context, const v1::UpdateOrganisationRequest* request,
     v1::UpdateOrganisationResponse* response) {
-  return Write(context, request, response, &Registry::UpdateOrganisation);
+  return Write(context, "UpdateOrganisation", request, response, &Registry::UpdateOrganisation);
 }
 grpc::ServerUnaryReactor* RegistryHandler::CreateObserver(grpc::CallbackServerContext* context,
                                                           const v1::CreateObserverRequest* request,
                                                           v1::CreateObserverResponse* response) {
-  return Write(context, request, response, &Registry::CreateObserver);
+  return Write(context, "CreateObserver", request, response, &Registry::CreateObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::BatchCreateObservers(
     grpc::CallbackServerContext* context, const v1::BatchCreateObserversRequest* request,
     v1::BatchCreateObserversResponse* response) {
-  return Write(context, request, response, &Registry::BatchCreateObservers);
+  return Write(context, "BatchCreateObservers", request, response, &Registry::BatchCreateObservers);
 }
 grpc::ServerUnaryReactor* RegistryHandler::GetObserver(grpc::CallbackServerContext* context,
                                                        const v1::GetObserverRequest* request,
                                                        v1::GetObserverResponse* response) {
-  return Read(context, request, response, &Registry::GetObserver);
+  return Read(context, "GetObserver", request, response, &Registry::GetObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::ListObservers(grpc::CallbackServerContext* context,
                                                          const v1::ListObserversRequest* request,
                                                          v1::ListObserversResponse* response) {
-  return Read(context, request, response, &Registry::ListObservers);
+  return Read(context, "ListObservers", request, response, &Registry::ListObservers);
 }
 grpc::ServerUnaryReactor* RegistryHandler::UpdateObserver(grpc::CallbackServerContext* context,
                                                           const v1::UpdateObserverRequest* request,
                                                           v1::UpdateObserverResponse* response) {
-  return Write(context, request, response, &Registry::UpdateObserver);
+  return Write(context, "UpdateObserver", request, response, &Registry::UpdateObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::AccreditObserver(
     grpc::CallbackServerContext* context, const v1::AccreditObserverRequest* request,
     v1::AccreditObserverResponse* response) {
-  return Write(context, request, response, &Registry::AccreditObserver);
+  return Write(context, "AccreditObserver", request, response, &Registry::AccreditObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::RejectObserver(grpc::CallbackServerContext* context,
                                                           const v1::RejectObserverRequest* request,
                                                           v1::RejectObserverResponse* response) {
-  return Write(context, request, response, &Registry::RejectObserver);
+  return Write(context, "RejectObserver", request, response, &Registry::RejectObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::SuspendObserver(
     grpc::CallbackServerContext* context, const v1::SuspendObserverRequest* request,
     v1::SuspendObserverResponse* response) {
-  return Write(context, request, response, &Registry::SuspendObserver);
+  return Write(context, "SuspendObserver", request, response, &Registry::SuspendObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::ReinstateObserver(
     grpc::CallbackServerContext* context, const v1::ReinstateObserverRequest* request,
     v1::ReinstateObserverResponse* response) {
-  return Write(context, request, response, &Registry::ReinstateObserver);
+  return Write(context, "ReinstateObserver", request, response, &Registry::ReinstateObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::WithdrawObserver(
     grpc::CallbackServerContext* context, const v1::WithdrawObserverRequest* request,
     v1::WithdrawObserverResponse* response) {
-  return Write(context, request, response, &Registry::WithdrawObserver);
+  return Write(context, "WithdrawObserver", request, response, &Registry::WithdrawObserver);
 }
 grpc::ServerUnaryReactor* RegistryHandler::DeleteObserver(grpc::CallbackServerContext* context,
                                                           const v1::DeleteObserverRequest* request,
                                                           v1::DeleteObserverResponse* response) {
-  return Write(context, request, response, &Registry::DeleteObserver);
+  return Write(context, "DeleteObserver", request, response, &Registry::DeleteObserver);
 }
 
 grpc::ServerWriteReactor<v1::WatchResponse>* RegistryHandler::Watch(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchRequest* request) {
-  return new WatchReactor(*this, *request);
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
+  return new WatchReactor(*this, *request, Admit(context, "Watch").status());
+}
+
+grpc::ServerUnaryReactor* RegistryHandler::VerifyChangeLog(
+    grpc::CallbackServerContext* context, const v1::VerifyChangeLogRequest* request,
+    v1::VerifyChangeLogResponse* response) {
+  return Read(context, "VerifyChangeLog", request, response, &Registry::VerifyChangeLog);
 }
 
 }  // namespace observer::registry

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "common/authorizer.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
 #include "registry-service/src/changelog/watch_hub.h"
 #include "registry-service/src/changelog/watch_session.h"
@@ -15,11 +17,20 @@
 
 namespace observer::registry {
 
+struct RegistryHandlerOptions {
+  // At most this many Watch streams are open at once; more are refused with
+  // RESOURCE_EXHAUSTED (TOO_MANY_WATCHERS).
+  size_t max_watchers = 1000;
+  // The deadline of a call that sets none (a write not begun by then is not applied).
+  absl::Duration default_deadline = absl::Seconds(30);
+};
+
+// Every call is admitted by the Authorizer first (identity, policy, rate limit). Personal data
+// is answered to pii-readers only; a submitter is confined to its sending body.
 class RegistryHandler final : public v1::RegistryService::CallbackService {
  public:
-  // At most `max_watchers` Watch streams are open at once; more are refused with
-  // RESOURCE_EXHAUSTED (TOO_MANY_WATCHERS).
-  RegistryHandler(Registry& registry, Store& store, WatchHub& hub, size_t max_watchers = 1000);
+  RegistryHandler(Registry& registry, Store& store, WatchHub& hub, Authorizer& authorizer,
+                  RegistryHandlerOptions options);
 
   // Ends every open Watch with UNAVAILABLE (server shutting down); later Watch calls fail.
   void CloseWatches();
@@ -87,27 +98,41 @@ class RegistryHandler final : public v1::RegistryService::CallbackService {
                                            v1::DeleteObserverResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* context,
                                                      const v1::WatchRequest* request) override;
+  grpc::ServerUnaryReactor* VerifyChangeLog(grpc::CallbackServerContext* context,
+                                            const v1::VerifyChangeLogRequest* request,
+                                            v1::VerifyChangeLogResponse* response) override;
 
  private:
   class WatchReactor;
 
+  // The caller of `method` (a RegistryService method name), or why it may not call it.
+  absl::StatusOr<Caller> Admit(grpc::CallbackServerContext* context, absl::string_view method);
   // Runs a write through the domain; the reactor finishes when the write is durable.
   template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context, const Request* request,
-                                  Response* response,
-                                  void (Registry::*method)(const RequestContext&, const Request&,
-                                                           Callback<Response>));
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context, absl::string_view method,
+                                  const Request* request, Response* response,
+                                  void (Registry::*write)(const RequestContext&, const Request&,
+                                                          Callback<Response>));
   // Answers a read at once.
   template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context, const Request* request,
-                                 Response* response,
-                                 absl::StatusOr<Response> (Registry::*method)(const Request&));
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context, absl::string_view method,
+                                 const Request* request, Response* response,
+                                 absl::StatusOr<Response> (Registry::*read)(const Request&));
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context, absl::string_view method,
+                                 const Request* request, Response* response,
+                                 absl::StatusOr<Response> (Registry::*read)(const RequestContext&,
+                                                                            const Request&));
+  template <typename Response, typename ReadFn>
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::string_view method,
+                                   Response* response, ReadFn read);
 
   Registry& registry_;
   Store& store_;
   WatchHub& hub_;
+  Authorizer& authorizer_;
+  const RegistryHandlerOptions options_;
 
-  const size_t max_watchers_;
   std::mutex watches_mu_;
   bool closing_ ABSL_GUARDED_BY(watches_mu_) = false;
   std::set<std::shared_ptr<WatchSession>> watches_ ABSL_GUARDED_BY(watches_mu_);

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "common/digest.h"
 #include "common/proto_time.h"
@@ -20,6 +21,29 @@ namespace {
 
 constexpr int kMaxBatchRows = 1000;
 constexpr size_t kMaxReasonLength = 1000;
+
+// Whether `observer` is sent by `body` (`organisations/{code}` or `states/{code}`).
+bool SentBy(const v1::Observer& observer, absl::string_view body) {
+  const v1::SendingBody& sender = observer.sending_body();
+  if (absl::ConsumePrefix(&body, "states/")) return sender.has_state() && sender.state() == body;
+  if (!sender.has_organisation()) return false;
+  absl::string_view code = sender.organisation();
+  absl::ConsumePrefix(&code, "organisations/");
+  return OrganisationName(code) == body;
+}
+
+// Whether the caller may see and change `observer` (see RequestContext::sending_body).
+bool InScope(const RequestContext& ctx, const v1::Observer& observer) {
+  return ctx.sending_body.empty() || SentBy(observer, ctx.sending_body);
+}
+
+absl::Status CheckSubmitterBody(const RequestContext& ctx, const v1::Observer& observer) {
+  if (InScope(ctx, observer)) return absl::OkStatus();
+  return MakeError(
+      absl::StatusCode::kPermissionDenied, reason::kPermissionDenied,
+      absl::StrCat("'", ctx.actor, "' submits observers for ", ctx.sending_body, " only"), {},
+      {{"observer.sending_body", absl::StrCat("must be ", ctx.sending_body)}});
+}
 
 // Identifies a request's method and payload, without its request_id.
 std::string Fingerprint(absl::string_view method, const google::protobuf::Message& request) {
@@ -246,6 +270,10 @@ void Registry::Mutate(const RequestContext& ctx, absl::string_view method,
         // server's shutdown deadline): its caller was told it failed, so nothing is applied.
         if (ctx.cancelled != nullptr && ctx.cancelled->load()) {
           return absl::CancelledError("the call ended before its write began; nothing was written");
+        }
+        if (absl::Now() > ctx.deadline) {
+          return absl::DeadlineExceededError(
+              "the call's deadline passed before its write began; nothing was written");
         }
         const WriteInfo info{ctx, request_id, options_.clock()};
         if (!request_id.empty()) {
@@ -607,6 +635,7 @@ absl::Status Registry::CheckObserverAgainstStore(WriteTxn& txn, const v1::Electi
 absl::StatusOr<v1::Observer> Registry::InsertObserver(WriteTxn& txn, const WriteInfo& info,
                                                       const std::string& election_id,
                                                       v1::Observer observer) {
+  RETURN_IF_ERROR(CheckSubmitterBody(info.ctx, observer));
   ASSIGN_OR_RETURN(auto election, txn.GetElection(election_id));
   if (!election) return NotFound("election", ElectionName(election_id));
   thread_local absl::BitGen bitgen;
@@ -764,10 +793,11 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
       std::move(done));
 }
 
-absl::StatusOr<v1::GetObserverResponse> Registry::GetObserver(const v1::GetObserverRequest& req) {
+absl::StatusOr<v1::GetObserverResponse> Registry::GetObserver(const RequestContext& ctx,
+                                                              const v1::GetObserverRequest& req) {
   ASSIGN_OR_RETURN(const auto ids, ParseObserverName(req.name(), "name"));
   ASSIGN_OR_RETURN(auto found, store_.GetObserver(ids.first, ids.second));
-  if (!found.value) return NotFound("observer", req.name());
+  if (!found.value || !InScope(ctx, *found.value)) return NotFound("observer", req.name());
   v1::GetObserverResponse out;
   *out.mutable_observer() = std::move(*found.value);
   out.set_revision(found.revision);
@@ -775,10 +805,19 @@ absl::StatusOr<v1::GetObserverResponse> Registry::GetObserver(const v1::GetObser
 }
 
 absl::StatusOr<v1::ListObserversResponse> Registry::ListObservers(
-    const v1::ListObserversRequest& req) {
+    const RequestContext& ctx, const v1::ListObserversRequest& req) {
   ASSIGN_OR_RETURN(const std::string election_id, ParseElectionName(req.parent(), "parent"));
   ASSIGN_OR_RETURN(const int size, EffectivePageSize(req.page_size()));
   ASSIGN_OR_RETURN(auto conditions, ParseObserverFilter(req.filter()));
+  if (!ctx.sending_body.empty()) {
+    // A submitter lists its own sending body's records only.
+    absl::string_view body = ctx.sending_body;
+    const std::string scope = absl::ConsumePrefix(&body, "states/")
+                                  ? absl::StrCat("state = \"", body, "\"")
+                                  : absl::StrCat("organisation = \"", ctx.sending_body, "\"");
+    ASSIGN_OR_RETURN(auto own, ParseObserverFilter(scope));
+    conditions.insert(conditions.end(), own.begin(), own.end());
+  }
   const std::string query_fingerprint =
       Sha256Hex(absl::StrCat("observers\n", election_id, "\n", req.filter())).substr(0, 16);
   ASSIGN_OR_RETURN(const std::string after, DecodePageToken(req.page_token(), query_fingerprint));
@@ -815,7 +854,9 @@ void Registry::UpdateObserver(const RequestContext& ctx, const v1::UpdateObserve
       [=, this, &req](WriteTxn& txn,
                       const WriteInfo& info) -> absl::StatusOr<v1::UpdateObserverResponse> {
         ASSIGN_OR_RETURN(auto current, txn.GetObserver(ids.first, ids.second));
-        if (!current) return NotFound("observer", req.observer().name());
+        if (!current || !InScope(info.ctx, *current)) {
+          return NotFound("observer", req.observer().name());
+        }
         RETURN_IF_ERROR(CheckEtag(req.observer().etag(), current->etag(), current->name()));
         v1::Observer updated = *current;
         const auto* descriptor = v1::Observer::descriptor();
@@ -840,6 +881,7 @@ void Registry::UpdateObserver(const RequestContext& ctx, const v1::UpdateObserve
         ASSIGN_OR_RETURN(auto election, txn.GetElection(ids.first));
         if (!election) return NotFound("election", ElectionName(ids.first));
         RETURN_IF_ERROR(CheckObserverAgainstStore(txn, *election, ids.second, updated));
+        RETURN_IF_ERROR(CheckSubmitterBody(info.ctx, updated));
         const int64_t revision = txn.NextRevision();
         updated.set_update_actor(info.ctx.actor);
         Stamp(updated, revision, info.now, /*created=*/false);
@@ -888,7 +930,7 @@ void Registry::ChangeStatus(const RequestContext& ctx, absl::string_view method,
       ctx, method, request, t.request_id,
       [=, this](WriteTxn& txn, const WriteInfo& info) -> absl::StatusOr<Response> {
         ASSIGN_OR_RETURN(auto current, txn.GetObserver(ids.first, ids.second));
-        if (!current) return NotFound("observer", t.name);
+        if (!current || !InScope(info.ctx, *current)) return NotFound("observer", t.name);
         RETURN_IF_ERROR(CheckEtag(t.etag, current->etag(), current->name()));
         const std::optional<v1::ObserverStatus> next = NextStatus(current->status(), t.transition);
         if (!next) {
@@ -943,9 +985,10 @@ void Registry::ChangeStatus(const RequestContext& ctx, absl::string_view method,
         Stamp(updated, revision, info.now, /*created=*/false);
         RETURN_IF_ERROR(
             txn.PutObserver(ids.first, ids.second, DocumentKey(updated.id_document()), updated));
-        RETURN_IF_ERROR(
-            txn.AppendChange(MakeEvent(revision, v1::CHANGE_TYPE_UPDATED, updated.name(), &*current,
-                                       &updated, info.ctx, info.request_id, info.now)));
+        v1::ChangeEvent event = MakeEvent(revision, v1::CHANGE_TYPE_UPDATED, updated.name(),
+                                          &*current, &updated, info.ctx, info.request_id, info.now);
+        event.set_reason(t.reason);
+        RETURN_IF_ERROR(txn.AppendChange(event));
         Response out;
         *out.mutable_observer() = std::move(updated);
         out.set_revision(revision);
@@ -990,6 +1033,9 @@ void Registry::DeleteObserver(const RequestContext& ctx, const v1::DeleteObserve
   {
     Violations v;
     ValidateRequestId(req.request_id(), "request_id", v);
+    if (req.reason().size() > kMaxReasonLength) {
+      v.Add("reason", absl::StrCat("is longer than ", kMaxReasonLength, " bytes"));
+    }
     DONE_IF_ERROR(v.ToStatus());
   }
   Mutate<v1::DeleteObserverResponse>(
@@ -997,18 +1043,54 @@ void Registry::DeleteObserver(const RequestContext& ctx, const v1::DeleteObserve
       [=, this, &req](WriteTxn& txn,
                       const WriteInfo& info) -> absl::StatusOr<v1::DeleteObserverResponse> {
         ASSIGN_OR_RETURN(auto current, txn.GetObserver(ids.first, ids.second));
-        if (!current) return NotFound("observer", req.name());
+        if (!current || !InScope(info.ctx, *current)) return NotFound("observer", req.name());
         RETURN_IF_ERROR(CheckEtag(req.etag(), current->etag(), current->name()));
         const int64_t revision = txn.NextRevision();
         RETURN_IF_ERROR(txn.DeleteObserver(ids.first, ids.second));
-        RETURN_IF_ERROR(
-            txn.AppendChange(MakeEvent(revision, v1::CHANGE_TYPE_DELETED, current->name(),
-                                       &*current, nullptr, info.ctx, info.request_id, info.now)));
+        v1::ChangeEvent event = MakeEvent(revision, v1::CHANGE_TYPE_DELETED, current->name(),
+                                          &*current, nullptr, info.ctx, info.request_id, info.now);
+        event.set_reason(req.reason());
+        RETURN_IF_ERROR(txn.AppendChange(event));
         v1::DeleteObserverResponse out;
         out.set_revision(revision);
         return out;
       },
       std::move(done));
+}
+
+// --- Audit ----------------------------------------------------------------------------------
+
+absl::StatusOr<v1::VerifyChangeLogResponse> Registry::VerifyChangeLog(
+    const v1::VerifyChangeLogRequest& /*req*/) {
+  ASSIGN_OR_RETURN(const ChangeLogVerification result, store_.VerifyChangeLog());
+  v1::VerifyChangeLogResponse out;
+  out.set_entries_checked(result.entries_checked);
+  out.set_first_revision(result.first_revision);
+  out.set_last_revision(result.last_revision);
+  out.set_head_revision(result.head_revision);
+  out.set_compact_revision(result.compact_revision);
+  switch (result.problem) {
+    case ChangeLogVerification::Problem::kNone:
+      out.set_problem(v1::CHANGE_LOG_PROBLEM_UNSPECIFIED);
+      break;
+    case ChangeLogVerification::Problem::kAltered:
+      out.set_problem(v1::CHANGE_LOG_PROBLEM_ALTERED);
+      break;
+    case ChangeLogVerification::Problem::kMissing:
+      out.set_problem(v1::CHANGE_LOG_PROBLEM_MISSING);
+      break;
+    case ChangeLogVerification::Problem::kReordered:
+      out.set_problem(v1::CHANGE_LOG_PROBLEM_REORDERED);
+      break;
+    case ChangeLogVerification::Problem::kKeyMismatch:
+      out.set_problem(v1::CHANGE_LOG_PROBLEM_KEY_MISMATCH);
+      break;
+  }
+  out.set_bad_revision(result.bad_revision);
+  out.set_message(result.message);
+  out.set_key_id(result.key_id);
+  out.set_head_chain(result.head_chain);
+  return out;
 }
 
 }  // namespace observer::registry

@@ -24,6 +24,14 @@ namespace observer::registry {
 // Who is calling, as established by the transport.
 struct RequestContext {
   std::string actor = "anonymous";
+  // A submitter's sending body (`organisations/{code}` or `states/{code}`); empty for callers
+  // who are not restricted to one. A restricted caller creates observers for this body only
+  // (PERMISSION_DENIED otherwise) and sees and changes only its records: any other record is
+  // NOT_FOUND, exactly as a missing one, so that existence does not leak.
+  std::string sending_body;
+  // A write that has not begun by then is not applied (DEADLINE_EXCEEDED): the transport's
+  // deadline for the call, e.g. the server's default deadline for a call that set none.
+  absl::Time deadline = absl::InfiniteFuture();
   // Set by the transport: becomes true when the caller is gone (it cancelled, its deadline
   // passed, or the server's shutdown deadline cancelled the call). A write that has not begun
   // by then is not applied: the caller was told the call failed. Null: never cancelled.
@@ -69,8 +77,10 @@ class Registry {
                       Callback<v1::CreateObserverResponse> done);
   void BatchCreateObservers(const RequestContext& ctx, const v1::BatchCreateObserversRequest& req,
                             Callback<v1::BatchCreateObserversResponse> done);
-  absl::StatusOr<v1::GetObserverResponse> GetObserver(const v1::GetObserverRequest& req);
-  absl::StatusOr<v1::ListObserversResponse> ListObservers(const v1::ListObserversRequest& req);
+  absl::StatusOr<v1::GetObserverResponse> GetObserver(const RequestContext& ctx,
+                                                      const v1::GetObserverRequest& req);
+  absl::StatusOr<v1::ListObserversResponse> ListObservers(const RequestContext& ctx,
+                                                          const v1::ListObserversRequest& req);
   void UpdateObserver(const RequestContext& ctx, const v1::UpdateObserverRequest& req,
                       Callback<v1::UpdateObserverResponse> done);
   void AccreditObserver(const RequestContext& ctx, const v1::AccreditObserverRequest& req,
@@ -85,6 +95,11 @@ class Registry {
                         Callback<v1::WithdrawObserverResponse> done);
   void DeleteObserver(const RequestContext& ctx, const v1::DeleteObserverRequest& req,
                       Callback<v1::DeleteObserverResponse> done);
+
+  // Checks the audit hash chain of the stored change log (Store::VerifyChangeLog); a broken
+  // chain is an answer with `problem` set, not an error.
+  absl::StatusOr<v1::VerifyChangeLogResponse> VerifyChangeLog(
+      const v1::VerifyChangeLogRequest& req);
 
  private:
   struct TransitionRequest;

@@ -206,7 +206,7 @@ class RegistryTest : public ::testing::Test {
   v1::Observer Get(const std::string& name) {
     v1::GetObserverRequest req;
     req.set_name(name);
-    absl::StatusOr<v1::GetObserverResponse> got = registry_->GetObserver(req);
+    absl::StatusOr<v1::GetObserverResponse> got = registry_->GetObserver(ctx_, req);
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? got->observer() : v1::Observer();
   }
@@ -216,7 +216,7 @@ class RegistryTest : public ::testing::Test {
     req.set_parent("elections/kz-2021");
     req.set_filter(filter);
     req.set_page_size(1000);
-    absl::StatusOr<v1::ListObserversResponse> page = registry_->ListObservers(req);
+    absl::StatusOr<v1::ListObserversResponse> page = registry_->ListObservers(ctx_, req);
     EXPECT_TRUE(page.ok()) << page.status();
     std::vector<std::string> names;
     if (page.ok()) {
@@ -235,7 +235,7 @@ class RegistryTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Registry> registry_;
   std::atomic<int64_t> now_nanos_{0};
-  RequestContext ctx_{"cec-clerk", nullptr};
+  RequestContext ctx_{"cec-clerk", "", absl::InfiniteFuture(), nullptr};
   std::shared_ptr<std::atomic<int>> extra_callbacks_ = std::make_shared<std::atomic<int>>(0);
 };
 
@@ -302,6 +302,63 @@ TEST_F(RegistryTest, AWriteWhoseCallEndedBeforeItBeganIsNotApplied) {
       Call(&Registry::CreateElection, ElectionRequest("kz-2021"));
   ASSERT_OK(created);
   EXPECT_EQ(created->revision(), 1);
+}
+
+TEST_F(RegistryTest, AWriteNotBegunByTheCallsDeadlineIsNotApplied) {
+  ctx_.deadline = absl::Now() - absl::Seconds(1);
+  absl::StatusOr<v1::CreateElectionResponse> refused =
+      Call(&Registry::CreateElection, ElectionRequest("kz-2021"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDeadlineExceeded) << refused.status();
+  EXPECT_EQ(Head(), 0);
+}
+
+// A submitter (RequestContext::sending_body set) creates for its own body only and sees and
+// changes its own body's records only; any other record is NOT_FOUND, as a missing one.
+TEST_F(RegistryTest, ASubmitterIsConfinedToItsSendingBody) {
+  CreateBasics();
+  const v1::Observer odihr = Create(NewObserver("C01X00T47"));
+  v1::Observer from_us = NewObserver("C01X00T48");
+  from_us.mutable_sending_body()->set_state("US");
+  const v1::Observer us = Create(from_us);
+  const int64_t head = Head();
+  const size_t changes = Changes().size();
+
+  ctx_.actor = "spiffe://mfa.test/us";
+  ctx_.sending_body = "states/US";
+  absl::StatusOr<v1::CreateObserverResponse> refused =
+      Call(&Registry::CreateObserver, ObserverRequest(NewObserver("C01X00T49"), "kz-2021"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_THAT(FieldsOf(refused.status()), ElementsAre("observer.sending_body"));
+  ExpectUnchanged(head, changes);
+
+  v1::GetObserverRequest get;
+  get.set_name(odihr.name());
+  const absl::Status hidden = registry_->GetObserver(ctx_, get).status();
+  get.set_name("elections/kz-2021/observers/0000000000000000");
+  const absl::Status missing = registry_->GetObserver(ctx_, get).status();
+  EXPECT_EQ(hidden.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(GetErrorDetails(hidden).reason, GetErrorDetails(missing).reason);
+  EXPECT_EQ(Get(us.name()).name(), us.name());
+  EXPECT_THAT(ListNames(), ElementsAre(us.name()));
+  EXPECT_THAT(ListNames("status = SUBMITTED"), ElementsAre(us.name()));
+
+  v1::DeleteObserverRequest del;
+  del.set_name(odihr.name());
+  EXPECT_EQ(Call(&Registry::DeleteObserver, del).status().code(), absl::StatusCode::kNotFound);
+  v1::UpdateObserverRequest moved;
+  *moved.mutable_observer() = us;
+  moved.mutable_observer()->mutable_sending_body()->set_organisation("organisations/OSCE");
+  moved.mutable_update_mask()->add_paths("sending_body");
+  EXPECT_EQ(Call(&Registry::UpdateObserver, moved).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ExpectUnchanged(head, changes);
+
+  v1::Observer mine = NewObserver("C01X00T49");
+  mine.mutable_sending_body()->set_state("US");
+  absl::StatusOr<v1::CreateObserverResponse> own =
+      Call(&Registry::CreateObserver, ObserverRequest(mine, "kz-2021"));
+  ASSERT_OK(own);
+  EXPECT_EQ(own->observer().update_actor(), "spiffe://mfa.test/us");
 }
 
 TEST_F(RegistryTest, ElectionErrors) {
@@ -1332,7 +1389,7 @@ TEST_F(RegistryTest, DeletesObservers) {
   EXPECT_EQ(r->revision(), head + 1);
   v1::GetObserverRequest get;
   get.set_name(o.name());
-  EXPECT_EQ(registry_->GetObserver(get).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(registry_->GetObserver(ctx_, get).status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(ListNames(), IsEmpty());
   r = Call(&Registry::DeleteObserver, del);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
@@ -1369,7 +1426,7 @@ TEST_F(RegistryTest, ListsObserversWithFiltersAndTokens) {
   req.set_parent("elections/kz-2021");
   req.set_filter("status = ACCREDITED");
   req.set_page_size(2);
-  absl::StatusOr<v1::ListObserversResponse> page = registry_->ListObservers(req);
+  absl::StatusOr<v1::ListObserversResponse> page = registry_->ListObservers(ctx_, req);
   ASSERT_OK(page);
   ASSERT_EQ(page->observers_size(), 2);
   ASSERT_FALSE(page->next_page_token().empty());
@@ -1377,9 +1434,10 @@ TEST_F(RegistryTest, ListsObserversWithFiltersAndTokens) {
   v1::ListObserversRequest other_filter = req;
   other_filter.set_filter("status = SUBMITTED");
   other_filter.set_page_token(page->next_page_token());
-  EXPECT_THAT(FieldsOf(registry_->ListObservers(other_filter).status()), ElementsAre("page_token"));
+  EXPECT_THAT(FieldsOf(registry_->ListObservers(ctx_, other_filter).status()),
+              ElementsAre("page_token"));
   req.set_page_token(page->next_page_token());
-  absl::StatusOr<v1::ListObserversResponse> next = registry_->ListObservers(req);
+  absl::StatusOr<v1::ListObserversResponse> next = registry_->ListObservers(ctx_, req);
   ASSERT_OK(next);
   ASSERT_EQ(next->observers_size(), 1);
   EXPECT_EQ(next->observers(0).name(), accredited[2]);
@@ -1387,10 +1445,10 @@ TEST_F(RegistryTest, ListsObserversWithFiltersAndTokens) {
 
   req.set_page_token("");
   req.set_filter("status = ACCREDITED OR status = SUBMITTED");
-  EXPECT_THAT(FieldsOf(registry_->ListObservers(req).status()), ElementsAre("filter"));
+  EXPECT_THAT(FieldsOf(registry_->ListObservers(ctx_, req).status()), ElementsAre("filter"));
   req.set_filter("");
   req.set_parent("elections/kz-1999");
-  EXPECT_EQ(registry_->ListObservers(req).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(registry_->ListObservers(ctx_, req).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(RegistryTest, OneChangeEventPerChangeWithImagesAndNoPersonalData) {

@@ -6,13 +6,16 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
+#include "registry-service/src/storage/audit_chain.h"
 
 namespace observer::registry {
 namespace {
@@ -66,7 +69,17 @@ CREATE TABLE requests (
 ) WITHOUT ROWID;
 CREATE INDEX requests_by_revision ON requests (revision);
 )sql",
+    // 2: the audit hash chain (audit_chain.h). Existing changes are chained by
+    // ChainExistingChanges in the same transaction.
+    R"sql(
+ALTER TABLE changes ADD COLUMN chain BLOB;
+ALTER TABLE changes ADD COLUMN key_id TEXT;
+ALTER TABLE store_state ADD COLUMN chain_anchor BLOB;
+ALTER TABLE store_state ADD COLUMN anchor_key_id TEXT;
+ALTER TABLE store_state ADD COLUMN anchor_mac BLOB;
+)sql",
 };
+constexpr int kChainedSchemaVersion = 2;
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
 constexpr int kMaxReaders = 16;
@@ -104,10 +117,58 @@ absl::StatusOr<int64_t> SchemaVersion(sqlite::Connection& db, const std::string&
   return *version;
 }
 
-absl::Status Migrate(sqlite::Connection& db, const std::string& path, int64_t version) {
+// Chains the changes stored before the chain existed, in revision order, with `key`. A store
+// compacted before gets the genesis value as its anchor: its chain starts at its oldest
+// retained change. Returns how many changes were chained.
+absl::StatusOr<int64_t> ChainExistingChanges(sqlite::Connection& db, const std::string& key) {
+  const std::string key_id = AuditKeyId(key);
+  ASSIGN_OR_RETURN(const int64_t compact, db.QueryInt("SELECT compact_revision FROM store_state"));
+  std::string previous = GenesisChain();
+  if (compact > 1) {
+    ASSIGN_OR_RETURN(auto anchor, db.PrepareOnce("UPDATE store_state SET chain_anchor = ?1, "
+                                                 "anchor_key_id = ?2, anchor_mac = ?3"));
+    anchor.BindBlob(1, previous).Bind(2, key_id).BindBlob(3, AnchorMac(key, compact - 1, previous));
+    RETURN_IF_ERROR(anchor.Run());
+  }
+  int64_t chained = 0;
+  int64_t after = std::numeric_limits<int64_t>::min();
+  for (;;) {
+    // In batches, so that no row is updated under an open cursor of the same table.
+    std::vector<std::pair<int64_t, std::string>> batch;
+    {
+      ASSIGN_OR_RETURN(auto read, db.PrepareOnce("SELECT revision, event FROM changes WHERE "
+                                                 "revision > ?1 ORDER BY revision LIMIT 1000"));
+      read.Bind(1, after);
+      for (;;) {
+        ASSIGN_OR_RETURN(const bool row, read.Step());
+        if (!row) break;
+        batch.emplace_back(read.Int(0), std::string(read.Blob(1)));
+      }
+    }
+    if (batch.empty()) return chained;
+    for (const auto& [revision, event] : batch) {
+      previous = ChainLink(key, previous, revision, event);
+      ASSIGN_OR_RETURN(auto write, db.Prepare("UPDATE changes SET chain = ?1, key_id = ?2 "
+                                              "WHERE revision = ?3"));
+      write.BindBlob(1, previous).Bind(2, key_id).Bind(3, revision);
+      RETURN_IF_ERROR(write.Run());
+      ++chained;
+    }
+    after = batch.back().first;
+  }
+}
+
+absl::StatusOr<int64_t> Migrate(sqlite::Connection& db, const std::string& path, int64_t version,
+                                const std::string& audit_key) {
+  int64_t chained = 0;
   for (int64_t v = version; v < SqliteStore::kSchemaVersion; ++v) {
     RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
     absl::Status status = db.Exec(kMigrations[v]);
+    if (status.ok() && v + 1 == kChainedSchemaVersion) {
+      absl::StatusOr<int64_t> n = ChainExistingChanges(db, audit_key);
+      status = n.status();
+      if (n.ok()) chained = *n;
+    }
     if (status.ok()) status = db.Exec(absl::StrCat("PRAGMA user_version = ", v + 1));
     if (status.ok()) status = db.Exec("COMMIT");
     if (!status.ok()) {
@@ -116,7 +177,7 @@ absl::Status Migrate(sqlite::Connection& db, const std::string& path, int64_t ve
                                                       v + 1, ": ", status.message()));
     }
   }
-  return absl::OkStatus();
+  return chained;
 }
 
 // Reads up to `limit` records from the first column of `stmt`; one more row means `more`.
@@ -173,16 +234,25 @@ struct SqliteStore::Pending {
   WriteDone done;
 };
 
-// The write side of one request. Revisions and events are tracked so that a request rolled
-// back to its savepoint gives its revisions back.
+// The write side of one request. Revisions, events and the chain value are tracked so that a
+// request rolled back to its savepoint gives its revisions back.
 class SqliteStore::Txn final : public WriteTxn {
  public:
-  Txn(sqlite::Connection& db, int64_t head) : db_(db), head_(head), last_appended_(head) {}
+  Txn(sqlite::Connection& db, int64_t head, std::string chain, const std::string& audit_key,
+      const std::string& audit_key_id)
+      : db_(db),
+        head_(head),
+        last_appended_(head),
+        chain_(std::move(chain)),
+        audit_key_(audit_key),
+        audit_key_id_(audit_key_id) {}
 
   // Every allocated revision has its change appended (revisions stay gap-free).
   bool complete() const { return last_appended_ == head_; }
 
   int64_t head() const { return head_; }
+  // The chain value of the last change appended (of the head revision).
+  const std::string& chain() const { return chain_; }
   std::vector<v1::ChangeEvent>& events() { return events_; }
 
   absl::StatusOr<std::optional<v1::Election>> GetElection(absl::string_view id) override {
@@ -321,11 +391,14 @@ class SqliteStore::Txn final : public WriteTxn {
                                               " appended out of order (expected ",
                                               last_appended_ + 1, ")"));
     }
-    ASSIGN_OR_RETURN(auto stmt,
-                     db_.Prepare("INSERT INTO changes (revision, event) VALUES (?1, ?2)"));
-    stmt.Bind(1, event.revision()).BindBlob(2, event.SerializeAsString());
+    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT INTO changes (revision, event, chain, key_id) "
+                                            "VALUES (?1, ?2, ?3, ?4)"));
+    const std::string bytes = event.SerializeAsString();
+    std::string chain = ChainLink(audit_key_, chain_, event.revision(), bytes);
+    stmt.Bind(1, event.revision()).BindBlob(2, bytes).BindBlob(3, chain).Bind(4, audit_key_id_);
     RETURN_IF_ERROR(stmt.Run());
     last_appended_ = event.revision();
+    chain_ = std::move(chain);
     events_.push_back(event);
     return absl::OkStatus();
   }
@@ -356,14 +429,36 @@ class SqliteStore::Txn final : public WriteTxn {
                      db_.QueryInt("SELECT compact_revision FROM store_state"));
     keep_from = std::min(keep_from, head_ + 1);
     if (keep_from <= current) return absl::OkStatus();
+    // The chain value of the last change dropped becomes the anchor the kept ones verify from,
+    // with a MAC so that it cannot be replaced without the key.
+    std::string anchor;
+    {
+      ASSIGN_OR_RETURN(auto last_dropped,
+                       db_.Prepare("SELECT chain FROM changes WHERE revision = ?1"));
+      last_dropped.Bind(1, keep_from - 1);
+      ASSIGN_OR_RETURN(const bool row, last_dropped.Step());
+      if (!row || last_dropped.IsNull(0)) {
+        // Compacting would destroy the evidence: keep the log as it is for verification.
+        return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
+                         absl::StrCat("cannot compact the change log: revision ", keep_from - 1,
+                                      " or its chain value is missing (run observerctl audit "
+                                      "verify)"));
+      }
+      anchor = std::string(last_dropped.Blob(0));
+    }
     ASSIGN_OR_RETURN(auto changes, db_.Prepare("DELETE FROM changes WHERE revision < ?1"));
     changes.Bind(1, keep_from);
     RETURN_IF_ERROR(changes.Run());
     ASSIGN_OR_RETURN(auto requests, db_.Prepare("DELETE FROM requests WHERE revision < ?1"));
     requests.Bind(1, keep_from);
     RETURN_IF_ERROR(requests.Run());
-    ASSIGN_OR_RETURN(auto state, db_.Prepare("UPDATE store_state SET compact_revision = ?1"));
-    state.Bind(1, keep_from);
+    ASSIGN_OR_RETURN(auto state,
+                     db_.Prepare("UPDATE store_state SET compact_revision = ?1, chain_anchor = ?2, "
+                                 "anchor_key_id = ?3, anchor_mac = ?4"));
+    state.Bind(1, keep_from)
+        .BindBlob(2, anchor)
+        .Bind(3, audit_key_id_)
+        .BindBlob(4, AnchorMac(audit_key_, keep_from - 1, anchor));
     return state.Run();
   }
 
@@ -372,12 +467,14 @@ class SqliteStore::Txn final : public WriteTxn {
     int64_t head;
     int64_t last_appended;
     size_t events;
+    std::string chain;
   };
-  Mark mark() const { return {head_, last_appended_, events_.size()}; }
+  Mark mark() const { return {head_, last_appended_, events_.size(), chain_}; }
   void rollback_to(const Mark& m) {
     head_ = m.head;
     last_appended_ = m.last_appended;
     events_.resize(m.events);
+    chain_ = m.chain;
   }
 
  private:
@@ -403,6 +500,9 @@ class SqliteStore::Txn final : public WriteTxn {
   sqlite::Connection& db_;
   int64_t head_;
   int64_t last_appended_;
+  std::string chain_;  // Chain value of revision last_appended_.
+  const std::string& audit_key_;
+  const std::string& audit_key_id_;
   int savepoints_ = 0;
   std::vector<v1::ChangeEvent> events_;
 };
@@ -426,19 +526,46 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     RETURN_IF_ERROR(db.Exec(absl::StrCat("PRAGMA max_page_count = ", options.max_page_count)));
   }
   RETURN_IF_ERROR(ConfigureConnection(db, options.busy_timeout));
-  RETURN_IF_ERROR(Migrate(db, path, version));
+  ASSIGN_OR_RETURN(const int64_t chained, Migrate(db, path, version, options.audit_key));
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, options, std::move(*writer)));
   std::move(unlock).Cancel();
   store->lock_fd_ = lock_fd;
+  store->changes_chained_at_open_ = chained;
   ASSIGN_OR_RETURN(store->head_revision_,
                    store->writer_->QueryInt("SELECT head_revision FROM store_state"));
+  // New changes link to the newest stored one, else to the compaction anchor, else to the
+  // genesis value.
+  {
+    ASSIGN_OR_RETURN(auto last, store->writer_->PrepareOnce(
+                                    "SELECT chain, key_id FROM changes ORDER BY revision DESC "
+                                    "LIMIT 1"));
+    ASSIGN_OR_RETURN(const bool row, last.Step());
+    if (row) {
+      store->head_chain_ = std::string(last.Blob(0));
+      store->head_key_id_ = last.Text(1);
+    }
+  }
+  if (store->head_key_id_.empty()) {
+    ASSIGN_OR_RETURN(auto anchor, store->writer_->PrepareOnce(
+                                      "SELECT chain_anchor, anchor_key_id FROM store_state "
+                                      "WHERE compact_revision > 1"));
+    ASSIGN_OR_RETURN(const bool row, anchor.Step());
+    if (row) {
+      store->head_chain_ = std::string(anchor.Blob(0));
+      store->head_key_id_ = anchor.Text(1);
+    }
+  }
+  if (store->head_chain_.empty()) store->head_chain_ = GenesisChain();
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
 
 SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options,
                          std::unique_ptr<sqlite::Connection> writer)
-    : path_(std::move(path)), options_(options), writer_(std::move(writer)) {}
+    : path_(std::move(path)),
+      options_(options),
+      writer_(std::move(writer)),
+      audit_key_id_(AuditKeyId(options_.audit_key)) {}
 
 SqliteStore::~SqliteStore() {
   {
@@ -500,7 +627,7 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     for (auto& p : group) p->done(begin);
     return;
   }
-  Txn txn(db, head_revision_);
+  Txn txn(db, head_revision_, head_chain_, options_.audit_key, audit_key_id_);
   std::vector<absl::Status> results;
   results.reserve(group.size());
   for (auto& p : group) {
@@ -540,6 +667,7 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     return;
   }
   head_revision_ = txn.head();
+  head_chain_ = txn.chain();
   if (listener_ && !txn.events().empty()) listener_(std::move(txn.events()));
   for (size_t i = 0; i < group.size(); ++i) group[i]->done(std::move(results[i]));
 }
@@ -776,8 +904,8 @@ class SqliteStore::Snapshot final : public SnapshotReader {
     static constexpr const char* kSql[] = {
         "SELECT id, '', data FROM elections WHERE id > ?1 ORDER BY id LIMIT ?3",
         "SELECT code, '', data FROM organisations WHERE code > ?1 ORDER BY code LIMIT ?3",
-        "SELECT election_id, id, data FROM observers WHERE (election_id, id) > (?1, ?2) "
-        "ORDER BY election_id, id LIMIT ?3",
+        ("SELECT election_id, id, data FROM observers WHERE (election_id, id) > (?1, ?2) "
+         "ORDER BY election_id, id LIMIT ?3"),
     };
     const int want = max_items - static_cast<int>(out.size());
     ASSIGN_OR_RETURN(auto stmt, db_->Prepare(kSql[stage_]));
@@ -824,6 +952,32 @@ absl::StatusOr<std::unique_ptr<SnapshotReader>> SqliteStore::OpenSnapshot() {
     return head.status();
   }
   return std::unique_ptr<SnapshotReader>(new Snapshot(std::move(db), *head));
+}
+
+absl::StatusOr<ChangeLogVerification> SqliteStore::VerifyChangeLog() {
+  return InReadTxn<ChangeLogVerification>(
+      [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<ChangeLogVerification> {
+        ASSIGN_OR_RETURN(auto state, db.Prepare("SELECT compact_revision, chain_anchor, "
+                                                "anchor_key_id, anchor_mac FROM store_state"));
+        ASSIGN_OR_RETURN(const bool found, state.Step());
+        if (!found) return absl::InternalError("the store has no state row");
+        const int64_t compact = state.Int(0);
+        ChainVerifier::Anchor anchor{std::string(state.Blob(1)), state.Text(2),
+                                     std::string(state.Blob(3))};
+        ChainVerifier verifier(options_.audit_key, head, compact, anchor);
+        // One pass over the whole table, in revision order: an entry left below the
+        // compaction point is found too.
+        ASSIGN_OR_RETURN(auto changes, db.Prepare("SELECT revision, event, chain, key_id FROM "
+                                                  "changes ORDER BY revision"));
+        while (!verifier.broken()) {
+          ASSIGN_OR_RETURN(const bool row, changes.Step());
+          if (!row) break;
+          std::optional<absl::string_view> chain;
+          if (!changes.IsNull(2)) chain = changes.Blob(2);
+          verifier.Add(changes.Int(0), changes.Blob(1), chain, changes.Text(3));
+        }
+        return verifier.Finish();
+      });
 }
 
 }  // namespace observer::registry

@@ -33,6 +33,10 @@ struct SqliteStoreOptions {
   // held, how long it took from BEGIN to the end of COMMIT (the fsync included), and the
   // status of the commit itself (not of the requests in it). For metrics; must be quick.
   std::function<void(int requests, absl::Duration duration, const absl::Status& commit)> on_commit;
+  // The HMAC key of the change log's hash chain (audit_chain.h): every change appended is
+  // chained with it, and VerifyChangeLog checks with it. registry-service reads it from
+  // --audit-key-file (at least 32 bytes); empty works (an unkeyed chain) for tests only.
+  std::string audit_key;
 };
 
 class SqliteStore final : public Store {
@@ -62,9 +66,19 @@ class SqliteStore final : public Store {
                                                            int64_t max_bytes) override;
   void CompactAsync(int64_t keep_from, WriteDone done) override;
   absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshot() override;
+  absl::StatusOr<ChangeLogVerification> VerifyChangeLog() override;
+
+  // The id of the key the newest stored change (else the compaction anchor) was chained with,
+  // as found at open; empty for a store without changes. When it differs from the id of
+  // `audit_key`, the key was changed (or rotated) since: earlier entries verify only with the
+  // old key.
+  const std::string& head_key_id() const { return head_key_id_; }
+  // How many stored changes were chained when the file was migrated to the chained schema at
+  // open (0 when it already was).
+  int64_t changes_chained_at_open() const { return changes_chained_at_open_; }
 
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   class Txn;
@@ -113,6 +127,10 @@ class SqliteStore final : public Store {
   const SqliteStoreOptions options_;
   std::unique_ptr<sqlite::Connection> writer_;  // Used by the writer thread only.
   int64_t head_revision_ = 0;                   // Writer thread only.
+  std::string head_chain_;                      // Chain value at head_revision_; writer only.
+  const std::string audit_key_id_;
+  std::string head_key_id_;
+  int64_t changes_chained_at_open_ = 0;
   CommitListener listener_;
 
   std::mutex readers_mu_;

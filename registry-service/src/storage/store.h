@@ -71,6 +71,28 @@ struct Revisions {
   int64_t compact = 1;  // Oldest revision still in the change log.
 };
 
+// What Store::VerifyChangeLog found: how far the change log's hash chain (audit_chain.h)
+// verified with the store's audit key, and the first problem, if any.
+struct ChangeLogVerification {
+  enum class Problem {
+    kNone,
+    kAltered,      // An HMAC does not match: an entry, a chain value or the anchor was changed.
+    kMissing,      // A revision between the compaction point and the head has no entry.
+    kReordered,    // The entry stored at a revision holds another revision's event.
+    kKeyMismatch,  // The entry (or anchor) was chained with another key.
+  };
+  int64_t entries_checked = 0;
+  int64_t first_revision = 0;  // The first and last entry that verified (0: none).
+  int64_t last_revision = 0;
+  int64_t head_revision = 0;
+  int64_t compact_revision = 1;
+  Problem problem = Problem::kNone;
+  int64_t bad_revision = 0;  // Where the problem is.
+  std::string message;       // What it is.
+  std::string key_id;        // Of the key that verified (AuditKeyId).
+  std::string head_chain;    // Hex chain value at last_revision (or of the anchor).
+};
+
 // The write side of one request inside a group-committed transaction. Everything a request
 // writes is rolled back if it returns an error; other requests in the group are unaffected.
 class WriteTxn {
@@ -177,6 +199,11 @@ class Store {
   virtual void CompactAsync(int64_t keep_from, WriteDone done) = 0;
   [[nodiscard]] absl::Status Compact(int64_t keep_from);
   virtual absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshot() = 0;
+
+  // Checks the hash chain of the change log (audit_chain.h) with the store's audit key, from
+  // the compaction anchor to the head, in one read transaction. A broken chain is a result
+  // (`problem`), not an error; errors are for a store that cannot be read.
+  virtual absl::StatusOr<ChangeLogVerification> VerifyChangeLog() = 0;
 };
 
 }  // namespace observer::registry

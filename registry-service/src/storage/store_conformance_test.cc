@@ -21,10 +21,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "registry-service/src/storage/audit_chain.h"
 #include "registry-service/src/storage/sqlite_store.h"
 #include "registry-service/src/storage/store.h"
 
@@ -1185,6 +1187,93 @@ TEST_P(StoreConformanceTest, ReopenedEmptyStoreStartsAtRevisionOne) {
   EXPECT_EQ(Touch(), 1);
 }
 
+// --- The audit chain -----------------------------------------------------------------------
+
+using Problem = ChangeLogVerification::Problem;
+
+ChangeLogVerification Verify(Store& store) {
+  absl::StatusOr<ChangeLogVerification> result = store.VerifyChangeLog();
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.value_or(ChangeLogVerification{});
+}
+
+// Verified, with the entries first..last.
+void ExpectVerified(const ChangeLogVerification& v, int64_t first, int64_t last) {
+  EXPECT_EQ(v.problem, Problem::kNone) << v.message;
+  EXPECT_EQ(v.bad_revision, 0);
+  EXPECT_EQ(v.first_revision, first);
+  EXPECT_EQ(v.last_revision, last);
+  EXPECT_EQ(v.entries_checked, first == 0 ? 0 : last - first + 1);
+  EXPECT_EQ(v.head_chain.size(), 64u);
+  EXPECT_EQ(v.key_id.size(), 16u);
+}
+
+TEST_P(StoreConformanceTest, ChangeLogVerifiesThroughGroupsRollbacksCompactionAndReopen) {
+  ExpectVerified(Verify(store()), 0, 0);
+  EXPECT_EQ(Verify(store()).head_revision, 0);
+
+  // Concurrent writers: group commits chain in revision order.
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([this] {
+      for (int i = 0; i < 10; ++i) Touch();
+    });
+  }
+  for (auto& w : writers) w.join();
+  ExpectVerified(Verify(store()), 1, 40);
+
+  // A request that fails, and a nested part rolled back: their revisions and chain values are
+  // given back, and the chain goes on from the last change kept.
+  EXPECT_FALSE(store()
+                   .Write([](WriteTxn& txn) -> absl::Status {
+                     const int64_t revision = txn.NextRevision();
+                     RETURN_IF_ERROR(txn.AppendChange(Event(revision, "elections/failed")));
+                     return absl::AbortedError("rolled back");
+                   })
+                   .ok());
+  ASSERT_OK(store().Write([](WriteTxn& txn) -> absl::Status {
+    const int64_t first = txn.NextRevision();
+    RETURN_IF_ERROR(txn.AppendChange(Event(first, "elections/kept")));
+    (void)txn.Atomically([&txn]() -> absl::Status {
+      const int64_t nested = txn.NextRevision();
+      RETURN_IF_ERROR(txn.AppendChange(Event(nested, "elections/nested")));
+      return absl::AbortedError("nested part rolled back");
+    });
+    const int64_t second = txn.NextRevision();
+    return txn.AppendChange(Event(second, "elections/kept-too"));
+  }));
+  ExpectVerified(Verify(store()), 1, 42);
+
+  // Compaction: the kept suffix verifies from the anchor, with the same chain values.
+  const std::string chain_at_42 = Verify(store()).head_chain;
+  ASSERT_OK(store().Compact(30));
+  ChangeLogVerification v = Verify(store());
+  ExpectVerified(v, 30, 42);
+  EXPECT_EQ(v.compact_revision, 30);
+  EXPECT_EQ(v.head_chain, chain_at_42);
+  Touch();
+  ExpectVerified(Verify(store()), 30, 43);
+
+  // Everything compacted: nothing to check, and the chain goes on from the anchor.
+  const std::string chain_at_43 = Verify(store()).head_chain;
+  ASSERT_OK(store().Compact(100));
+  v = Verify(store());
+  ExpectVerified(v, 0, 0);
+  EXPECT_EQ(v.head_revision, 43);
+  EXPECT_EQ(v.head_chain, chain_at_43);
+  Touch();
+  ExpectVerified(Verify(store()), 44, 44);
+
+  // Reopening continues the chain where it was.
+  const std::string chain_at_44 = Verify(store()).head_chain;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  v = Verify(store());
+  ExpectVerified(v, 44, 44);
+  EXPECT_EQ(v.head_chain, chain_at_44);
+  Touch();
+  ExpectVerified(Verify(store()), 44, 45);
+}
+
 // --- SQLite only ----------------------------------------------------------------------------
 
 class SqliteStoreTest : public ::testing::Test {
@@ -1413,6 +1502,247 @@ TEST_F(SqliteStoreTest, AFullStoreFailsWholeGroupsAndLosesNoRevision) {
   for (size_t i = 0; i < events->size(); ++i) {
     EXPECT_EQ((*events)[i].revision(), static_cast<int64_t>(i) + 1);
   }
+}
+
+// --- SQLite: tampering with the stored change log ---------------------------------------------
+
+// A store file with changes 1..10, chained with a key, closed; the tests edit the file as
+// someone with access to it but not to the key would, then open it again and verify.
+class ChangeLogTamperTest : public SqliteStoreTest {
+ protected:
+  static constexpr int64_t kChanges = 10;
+
+  void SetUp() override {
+    SqliteStoreTest::SetUp();
+    path_ = dir_ + "/registry.db";
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+    ASSERT_OK(store);
+    for (int64_t i = 1; i <= kChanges; ++i) {
+      ASSERT_OK((*store)->Write([i](WriteTxn& txn) -> absl::Status {
+        const int64_t revision = txn.NextRevision();
+        EXPECT_EQ(revision, i);
+        return txn.AppendChange(Event(revision, absl::StrCat("elections/e", i)));
+      }));
+    }
+    ExpectVerified(Verify(**store), 1, kChanges);
+  }
+
+  absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& key = Key()) {
+    SqliteStoreOptions options;
+    options.audit_key = key;
+    return SqliteStore::Open(path_, options);
+  }
+  static std::string Key() { return std::string(32, 'k'); }
+
+  // Opens the store again with `key` and verifies its change log.
+  ChangeLogVerification Reverify(const std::string& key = Key()) {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open(key);
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return {};
+    return Verify(**store);
+  }
+
+  // An SQL blob literal.
+  static std::string Blob(absl::string_view bytes) {
+    return absl::StrCat("X'", absl::BytesToHexString(bytes), "'");
+  }
+
+  std::string path_;
+};
+
+TEST_F(ChangeLogTamperTest, AnAlteredEventIsReportedAtItsRevision) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec(absl::StrCat("UPDATE changes SET event = ",
+                                    Blob(Event(5, "elections/forged").SerializeAsString()),
+                                    " WHERE revision = 5")),
+              SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kAltered) << v.message;
+  EXPECT_EQ(v.bad_revision, 5);
+  EXPECT_EQ(v.entries_checked, 4);
+  EXPECT_EQ(v.last_revision, 4);
+  EXPECT_THAT(v.message, HasSubstr("revision 5"));
+}
+
+TEST_F(ChangeLogTamperTest, AnAlteredChainValueIsReportedAtItsRevision) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("UPDATE changes SET chain = zeroblob(32) WHERE revision = 7"), SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kAltered) << v.message;
+  EXPECT_EQ(v.bad_revision, 7);
+}
+
+TEST_F(ChangeLogTamperTest, ADeletedEntryIsMissing) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("DELETE FROM changes WHERE revision = 4"), SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kMissing) << v.message;
+  EXPECT_EQ(v.bad_revision, 4);
+  EXPECT_EQ(v.last_revision, 3);
+}
+
+TEST_F(ChangeLogTamperTest, TheLastEntryDeletedIsMissing) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec(absl::StrCat("DELETE FROM changes WHERE revision = ", kChanges)), SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kMissing) << v.message;
+  EXPECT_EQ(v.bad_revision, kChanges);
+}
+
+TEST_F(ChangeLogTamperTest, SwappedEntriesAreReordered) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("UPDATE changes SET revision = -6 WHERE revision = 6; "
+                       "UPDATE changes SET revision = 6 WHERE revision = 7; "
+                       "UPDATE changes SET revision = 7 WHERE revision = -6"),
+              SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kReordered) << v.message;
+  EXPECT_EQ(v.bad_revision, 6);
+  EXPECT_THAT(v.message, HasSubstr("revision 7"));
+}
+
+// Swapping the events with their revisions rewritten does not help: the HMACs bind positions.
+TEST_F(ChangeLogTamperTest, SwappedEventsWithTheirRevisionsRewrittenAreAltered) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec(absl::StrCat(
+                  "UPDATE changes SET event = ", Blob(Event(6, "elections/e7").SerializeAsString()),
+                  " WHERE revision = 6; UPDATE changes SET event = ",
+                  Blob(Event(7, "elections/e6").SerializeAsString()), " WHERE revision = 7")),
+              SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kAltered) << v.message;
+  EXPECT_EQ(v.bad_revision, 6);
+}
+
+TEST_F(ChangeLogTamperTest, AnotherKeyIsAKeyMismatch) {
+  const ChangeLogVerification v = Reverify(std::string(32, 'x'));
+  EXPECT_EQ(v.problem, Problem::kKeyMismatch) << v.message;
+  EXPECT_EQ(v.bad_revision, 1);
+  EXPECT_THAT(v.message,
+              HasSubstr("the audit key does not match the one the log was written with"));
+  EXPECT_THAT(v.message, HasSubstr(AuditKeyId(Key())));
+  EXPECT_EQ(v.key_id, AuditKeyId(std::string(32, 'x')));
+}
+
+// After a key change, new changes are chained with the new key: the store says which key the
+// newest change has, and verification with the new key stops at the first old entry.
+TEST_F(ChangeLogTamperTest, ChangesAfterAKeyChangeUseTheNewKey) {
+  const std::string new_key(40, 'n');
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open(new_key);
+    ASSERT_OK(store);
+    EXPECT_EQ((*store)->head_key_id(), AuditKeyId(Key()));
+    ASSERT_OK((*store)->Write([](WriteTxn& txn) -> absl::Status {
+      return txn.AppendChange(Event(txn.NextRevision(), "elections/after"));
+    }));
+    // Compacting up to the first new change leaves only entries of the new key.
+    ASSERT_OK((*store)->Compact(kChanges + 1));
+    ExpectVerified(Verify(**store), kChanges + 1, kChanges + 1);
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open(new_key);
+  ASSERT_OK(store);
+  EXPECT_EQ((*store)->head_key_id(), AuditKeyId(new_key));
+}
+
+// Dropping the oldest entries and moving the compaction point is refused: the anchor's MAC
+// needs the key.
+TEST_F(ChangeLogTamperTest, AForgedCompactionIsAltered) {
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Compact(3));
+    ExpectVerified(Verify(**store), 3, kChanges);
+  }
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("UPDATE store_state SET compact_revision = 6, chain_anchor = (SELECT chain "
+                       "FROM changes WHERE revision = 5); DELETE FROM changes WHERE revision < 6"),
+              SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kAltered) << v.message;
+  EXPECT_EQ(v.bad_revision, 6);
+  EXPECT_THAT(v.message, HasSubstr("compaction anchor"));
+}
+
+TEST_F(ChangeLogTamperTest, ALoweredHeadRevisionIsReported) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("UPDATE store_state SET head_revision = 8"), SQLITE_OK);
+  }
+  const ChangeLogVerification v = Reverify();
+  EXPECT_EQ(v.problem, Problem::kAltered) << v.message;
+  EXPECT_EQ(v.bad_revision, 9);
+}
+
+// Compaction does not destroy the evidence of a removed entry.
+TEST_F(ChangeLogTamperTest, CompactionAcrossAMissingEntryIsRefused) {
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("DELETE FROM changes WHERE revision = 4"), SQLITE_OK);
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+  ASSERT_OK(store);
+  const absl::Status compact = (*store)->Compact(5);
+  EXPECT_EQ(compact.code(), absl::StatusCode::kDataLoss) << compact;
+  const ChangeLogVerification v = Verify(**store);
+  EXPECT_EQ(v.problem, Problem::kMissing);
+  EXPECT_EQ(v.bad_revision, 4);
+  EXPECT_EQ(v.compact_revision, 1);
+}
+
+// A store of schema version 1 (before the chain) is chained when opened, once: entries whose
+// chain value is removed later are not chained again.
+TEST_F(ChangeLogTamperTest, AStoreWithoutTheChainIsChainedOnceWhenMigrated) {
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Compact(4));
+  }
+  {
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("ALTER TABLE changes DROP COLUMN chain; "
+                       "ALTER TABLE changes DROP COLUMN key_id; "
+                       "ALTER TABLE store_state DROP COLUMN chain_anchor; "
+                       "ALTER TABLE store_state DROP COLUMN anchor_key_id; "
+                       "ALTER TABLE store_state DROP COLUMN anchor_mac; "
+                       "PRAGMA user_version = 1"),
+              SQLITE_OK);
+  }
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+    ASSERT_OK(store);
+    EXPECT_EQ((*store)->changes_chained_at_open(), kChanges - 3);
+    ExpectVerified(Verify(**store), 4, kChanges);
+    ASSERT_OK((*store)->Write([](WriteTxn& txn) -> absl::Status {
+      return txn.AppendChange(Event(txn.NextRevision(), "elections/after"));
+    }));
+    ExpectVerified(Verify(**store), 4, kChanges + 1);
+  }
+  {
+    RawDb raw(path_);
+    EXPECT_EQ(raw.Text("PRAGMA user_version"), absl::StrCat(SqliteStore::kSchemaVersion));
+    ASSERT_EQ(raw.Exec("UPDATE changes SET chain = NULL WHERE revision = 6"), SQLITE_OK);
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+  ASSERT_OK(store);
+  EXPECT_EQ((*store)->changes_chained_at_open(), 0);
+  const ChangeLogVerification v = Verify(**store);
+  EXPECT_EQ(v.problem, Problem::kAltered) << v.message;
+  EXPECT_EQ(v.bad_revision, 6);
+  EXPECT_THAT(v.message, HasSubstr("no chain value"));
 }
 
 }  // namespace

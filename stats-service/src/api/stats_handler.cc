@@ -198,8 +198,8 @@ class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Respon
   Response response_;                      // Written by one StartWrite at a time.
 };
 
-StatsHandler::StatsHandler(LiveStats& live, StatsHandlerOptions options)
-    : live_(live), options_(options) {}
+StatsHandler::StatsHandler(LiveStats& live, Authorizer& authorizer, StatsHandlerOptions options)
+    : live_(live), authorizer_(authorizer), options_(options) {}
 
 StatsHandler::~StatsHandler() { Close(); }
 
@@ -225,6 +225,12 @@ void StatsHandler::Close() {
     stream->Close();
     stream->Unpin();
   }
+}
+
+absl::Status StatsHandler::Admit(grpc::CallbackServerContext* context, absl::string_view method) {
+  return authorizer_
+      .Authorize(*context, absl::StrCat("/", v1::StatsService::service_full_name(), "/", method))
+      .status();
 }
 
 grpc::ServerUnaryReactor* StatsHandler::Answer(
@@ -293,7 +299,9 @@ size_t StatsHandler::OpenStreams() {
 grpc::ServerUnaryReactor* StatsHandler::GetSummary(grpc::CallbackServerContext* context,
                                                    const v1::GetSummaryRequest* request,
                                                    v1::GetSummaryResponse* response) {
-  return Answer(context, Counters::ValidateSummaryRequest(*request), request->min_revision(),
+  const absl::Status admitted = Admit(context, "GetSummary");
+  return Answer(context, admitted.ok() ? Counters::ValidateSummaryRequest(*request) : admitted,
+                request->min_revision(),
                 [request, response](const Counters& counters, int64_t revision) {
                   auto summary = counters.Summarize(*request);
                   if (!summary.ok()) return summary.status();
@@ -306,22 +314,26 @@ grpc::ServerUnaryReactor* StatsHandler::GetSummary(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* StatsHandler::GetBreakdown(grpc::CallbackServerContext* context,
                                                      const v1::GetBreakdownRequest* request,
                                                      v1::GetBreakdownResponse* response) {
-  return Answer(context, Counters::ValidateBreakdownRequest(live_.regions(), *request),
-                request->min_revision(),
-                [request, response](const Counters& counters, int64_t revision) {
-                  auto breakdown = counters.Break(*request);
-                  if (!breakdown.ok()) return breakdown.status();
-                  *response->mutable_breakdown() = *std::move(breakdown);
-                  response->set_revision(revision);
-                  return absl::OkStatus();
-                });
+  const absl::Status admitted = Admit(context, "GetBreakdown");
+  return Answer(
+      context,
+      admitted.ok() ? Counters::ValidateBreakdownRequest(live_.regions(), *request) : admitted,
+      request->min_revision(), [request, response](const Counters& counters, int64_t revision) {
+        auto breakdown = counters.Break(*request);
+        if (!breakdown.ok()) return breakdown.status();
+        *response->mutable_breakdown() = *std::move(breakdown);
+        response->set_revision(revision);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerWriteReactor<v1::WatchSummaryResponse>* StatsHandler::WatchSummary(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchSummaryRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchSummaryRequest* request) {
   const v1::GetSummaryRequest& query = request->request();
+  const absl::Status admitted = Admit(context, "WatchSummary");
   return Stream<v1::WatchSummaryResponse>(
-      PrefixFields(Counters::ValidateSummaryRequest(query), "request"), query.min_revision(),
+      admitted.ok() ? PrefixFields(Counters::ValidateSummaryRequest(query), "request") : admitted,
+      query.min_revision(),
       [query](const Counters& counters, int64_t revision, v1::WatchSummaryResponse* out) {
         auto summary = counters.Summarize(query);
         if (!summary.ok()) return PrefixFields(summary.status(), "request");
@@ -332,10 +344,13 @@ grpc::ServerWriteReactor<v1::WatchSummaryResponse>* StatsHandler::WatchSummary(
 }
 
 grpc::ServerWriteReactor<v1::WatchBreakdownResponse>* StatsHandler::WatchBreakdown(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchBreakdownRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchBreakdownRequest* request) {
   const v1::GetBreakdownRequest& query = request->request();
+  const absl::Status admitted = Admit(context, "WatchBreakdown");
   return Stream<v1::WatchBreakdownResponse>(
-      PrefixFields(Counters::ValidateBreakdownRequest(live_.regions(), query), "request"),
+      admitted.ok()
+          ? PrefixFields(Counters::ValidateBreakdownRequest(live_.regions(), query), "request")
+          : admitted,
       query.min_revision(),
       [query](const Counters& counters, int64_t revision, v1::WatchBreakdownResponse* out) {
         auto breakdown = counters.Break(query);
@@ -350,6 +365,10 @@ grpc::ServerUnaryReactor* StatsHandler::ListRegionSchemes(
     grpc::CallbackServerContext* context, const v1::ListRegionSchemesRequest* request,
     v1::ListRegionSchemesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status admitted = Admit(context, "ListRegionSchemes"); !admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted));
+    return reactor;
+  }
   Language language;
   if (!ParseLanguage(request->language_code(), &language)) {
     reactor->Finish(ToGrpcStatus(InvalidField("language_code", "use en, ru or kk")));

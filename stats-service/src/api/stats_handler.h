@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/authorizer.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
 #include "stats-service/src/aggregate/live_stats.h"
 
@@ -25,7 +26,8 @@ struct StatsHandlerOptions {
 
 class StatsHandler final : public v1::StatsService::CallbackService {
  public:
-  StatsHandler(LiveStats& live, StatsHandlerOptions options);
+  // Every call is admitted by `authorizer` first (identity, policy, rate limit).
+  StatsHandler(LiveStats& live, Authorizer& authorizer, StatsHandlerOptions options);
   ~StatsHandler() override;
 
   // Streaming answers open now (WatchSummary, WatchBreakdown), for metrics.
@@ -61,6 +63,8 @@ class StatsHandler final : public v1::StatsService::CallbackService {
     virtual void Unpin() = 0;
   };
 
+  // Whether the caller may call `method` (a StatsService method name).
+  absl::Status Admit(grpc::CallbackServerContext* context, absl::string_view method);
   // Validates, waits for `min_revision`, then runs `answer` (under the read lock) and finishes.
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::Status valid,
                                    int64_t min_revision,
@@ -71,6 +75,7 @@ class StatsHandler final : public v1::StatsService::CallbackService {
       std::function<absl::Status(const Counters&, int64_t, Response*)> compute);
 
   LiveStats& live_;
+  Authorizer& authorizer_;
   const StatsHandlerOptions options_;
   std::mutex mu_;
   bool closing_ = false;         // Guarded by mu_.

@@ -1,0 +1,170 @@
+#include "common/authorizer.h"
+
+#include <grpc/grpc_security_constants.h>
+#include <grpcpp/security/auth_context.h>
+#include <prometheus/labels.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+namespace observer {
+namespace {
+
+constexpr absl::Duration kPolicyCheckInterval = absl::Seconds(2);
+
+struct timespec ModificationTime(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return {};
+  return st.st_mtim;
+}
+
+bool SameTime(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+// "/package.Service/Method" → {"package.Service", "Method"}.
+std::pair<std::string, std::string> SplitMethod(absl::string_view full_method) {
+  absl::string_view rest = full_method.substr(full_method.empty() ? 0 : 1);
+  const size_t slash = rest.find('/');
+  if (slash == absl::string_view::npos) return {std::string(rest), ""};
+  return {std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1))};
+}
+
+std::string MetadataActor(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("x-observer-actor");
+  if (it == metadata.end()) return "";
+  std::string declared(it->second.data(), std::min<size_t>(it->second.size(), 128));
+  return declared;
+}
+
+}  // namespace
+
+bool Caller::Has(absl::string_view role) const {
+  return every_role || std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+std::string PeerIdentity(const grpc::ServerContextBase& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
+  for (const char* property : {GRPC_PEER_SPIFFE_ID_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME}) {
+    std::vector<grpc::string_ref> values = auth->FindPropertyValues(property);
+    if (!values.empty()) return std::string(values.front().data(), values.front().size());
+  }
+  return "";
+}
+
+absl::Time CallDeadline(const grpc::ServerContextBase& context, absl::Duration default_deadline) {
+  const auto deadline = context.deadline();
+  const absl::Time fallback = absl::Now() + default_deadline;
+  if (deadline >= std::chrono::system_clock::time_point::max() - std::chrono::hours(24 * 365)) {
+    return fallback;
+  }
+  return absl::FromChrono(deadline);
+}
+
+absl::StatusOr<std::unique_ptr<Authorizer>> Authorizer::Create(AuthorizerOptions options) {
+  std::shared_ptr<const AuthzPolicy> policy;
+  struct timespec mtime {};
+  if (!options.policy_path.empty()) {
+    mtime = ModificationTime(options.policy_path);
+    absl::StatusOr<AuthzPolicy> loaded =
+        AuthzPolicy::Load(options.policy_path, ObserverServiceMethods());
+    if (!loaded.ok()) return loaded.status();
+    policy = std::make_shared<const AuthzPolicy>(*std::move(loaded));
+  } else if (!options.identity_from_metadata) {
+    return absl::InvalidArgumentError("a policy is required when callers are authenticated");
+  }
+  return std::unique_ptr<Authorizer>(new Authorizer(std::move(options), std::move(policy), mtime));
+}
+
+Authorizer::Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPolicy> policy,
+                       struct timespec policy_mtime)
+    : options_(std::move(options)),
+      known_methods_(ObserverServiceMethods()),
+      limiter_(options_.rate_limit, options_.rate_limit_burst),
+      policy_(std::move(policy)),
+      policy_mtime_(policy_mtime),
+      next_policy_check_(absl::Now() + kPolicyCheckInterval) {
+  if (options_.metrics != nullptr) {
+    denied_ = &prometheus::BuildCounter()
+                   .Name("grpc_server_denied_total")
+                   .Help(
+                       "Calls refused before the handler ran, by why: policy (the caller may "
+                       "not call the method) or rate_limit (the caller's rate limit)")
+                   .Register(*options_.metrics);
+  }
+}
+
+std::shared_ptr<const AuthzPolicy> Authorizer::CurrentPolicy() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (policy_ == nullptr) return nullptr;
+  const absl::Time now = absl::Now();
+  if (now < next_policy_check_) return policy_;
+  next_policy_check_ = now + kPolicyCheckInterval;
+  const struct timespec mtime = ModificationTime(options_.policy_path);
+  if (SameTime(mtime, policy_mtime_)) return policy_;
+  policy_mtime_ = mtime;
+  absl::StatusOr<AuthzPolicy> loaded = AuthzPolicy::Load(options_.policy_path, known_methods_);
+  if (!loaded.ok()) {
+    LogError("the changed policy is not valid; the previous one stays in force",
+             {{"error", loaded.status().message()}});
+    return policy_;
+  }
+  policy_ = std::make_shared<const AuthzPolicy>(*std::move(loaded));
+  LogInfo("policy reloaded", {{"policy", policy_->name()}});
+  return policy_;
+}
+
+void Authorizer::CountDenied(absl::string_view full_method, absl::string_view why) {
+  if (denied_ == nullptr) return;
+  auto [service, method] = SplitMethod(full_method);
+  denied_->Add({{"grpc_service", service}, {"grpc_method", method}, {"reason", std::string(why)}})
+      .Increment();
+}
+
+absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& context,
+                                             absl::string_view full_method) {
+  Caller caller;
+  caller.identity =
+      options_.identity_from_metadata ? MetadataActor(context) : PeerIdentity(context);
+  std::shared_ptr<const AuthzPolicy> policy = CurrentPolicy();
+  if (policy == nullptr) {
+    caller.every_role = true;
+  } else {
+    AuthzDecision decision = policy->Evaluate(caller.identity, full_method);
+    if (!decision.allowed) {
+      CountDenied(full_method, "policy");
+      LogWarning("call denied",
+                 {{"method", full_method},
+                  {"identity", caller.identity},
+                  {"rule", decision.rule.empty() ? "(no rule allows it)" : decision.rule},
+                  {"peer", context.peer()}});
+      return MakeError(
+          absl::StatusCode::kPermissionDenied, reason::kPermissionDenied,
+          absl::StrCat("'", caller.identity.empty() ? "(no identity)" : caller.identity,
+                       "' may not call ", full_method));
+    }
+    caller.roles = std::move(decision.roles);
+    caller.sending_body = std::move(decision.sending_body);
+  }
+  const absl::Duration wait = limiter_.Acquire(caller.identity);
+  if (wait > absl::ZeroDuration()) {
+    CountDenied(full_method, "rate_limit");
+    LogDebug("call throttled", {{"method", full_method}, {"identity", caller.identity}});
+    return WithRetryDelay(
+        MakeError(absl::StatusCode::kResourceExhausted, reason::kRateLimited,
+                  absl::StrCat("too many calls from '", caller.identity,
+                               "' (--rate-limit): retry in ", absl::FormatDuration(wait))),
+        wait);
+  }
+  return caller;
+}
+
+}  // namespace observer

@@ -1,0 +1,90 @@
+// Admission of every call to the services' own methods: who is calling (the verified client
+// certificate's SPIFFE ID or DNS name; under --insecure-loopback the `x-observer-actor`
+// metadata), whether the policy lets them call the method, and whether their rate limit has a
+// token left. Handlers call Authorize first and answer its error as is; denied calls are
+// logged and counted. The transport layer: domain code receives only the resulting Caller.
+#ifndef OBSERVER_COMMON_AUTHORIZER_H_
+#define OBSERVER_COMMON_AUTHORIZER_H_
+
+#include <grpcpp/server_context.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/authz_policy.h"
+#include "common/rate_limiter.h"
+
+namespace observer {
+
+// The caller of one call, as admitted.
+struct Caller {
+  std::string identity;            // Empty if the caller has none.
+  std::vector<std::string> roles;  // From the policy.
+  std::string sending_body;        // A submitter's sending body (organisations/x, states/XX).
+  bool every_role = false;         // No policy (--insecure-loopback without --authz-policy).
+
+  bool Has(absl::string_view role) const;
+};
+
+struct AuthorizerOptions {
+  // --insecure-loopback: there is no certificate; the identity is the `x-observer-actor`
+  // metadata the caller declares (demos and tests on one machine only).
+  bool identity_from_metadata = false;
+  // The policy file; empty means every call is allowed (only with identity_from_metadata).
+  std::string policy_path;
+  // Calls a second and burst per identity; rate <= 0: no limit.
+  double rate_limit = 0;
+  double rate_limit_burst = 0;
+  // Counts denied and throttled calls (grpc_server_denied_total); may be null.
+  prometheus::Registry* metrics = nullptr;
+};
+
+class Authorizer {
+ public:
+  // Loads and validates the policy (the error says why it is not valid).
+  static absl::StatusOr<std::unique_ptr<Authorizer>> Create(AuthorizerOptions options);
+
+  // Admits a call to `full_method` ("/package.Service/Method"): the Caller, or
+  // PERMISSION_DENIED (the policy does not allow it; no detail about the policy) or
+  // RESOURCE_EXHAUSTED with a RetryInfo (the identity's rate limit). The policy file is
+  // re-read when it changes; an invalid new version is logged and the old one kept.
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
+                                   absl::string_view full_method);
+
+ private:
+  Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPolicy> policy,
+             struct timespec policy_mtime);
+  std::shared_ptr<const AuthzPolicy> CurrentPolicy();
+  void CountDenied(absl::string_view full_method, absl::string_view why);
+
+  const AuthorizerOptions options_;
+  const std::vector<std::string> known_methods_;
+  RateLimiter limiter_;
+  prometheus::Family<prometheus::Counter>* denied_ = nullptr;
+
+  std::mutex mu_;
+  std::shared_ptr<const AuthzPolicy> policy_;  // Guarded by mu_.
+  struct timespec policy_mtime_;               // Guarded by mu_.
+  absl::Time next_policy_check_;               // Guarded by mu_.
+};
+
+// The identity a verified client certificate carries: its SPIFFE ID, else its first DNS SAN,
+// else empty.
+std::string PeerIdentity(const grpc::ServerContextBase& context);
+
+// When the call must be answered by: the client's deadline, or `default_deadline` from now if
+// the client set none.
+absl::Time CallDeadline(const grpc::ServerContextBase& context, absl::Duration default_deadline);
+
+}  // namespace observer
+
+#endif  // OBSERVER_COMMON_AUTHORIZER_H_
