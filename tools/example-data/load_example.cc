@@ -28,6 +28,7 @@
 #include "common/grpc_status.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "common/tls.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
 #include "tools/example-data/kz2021_dataset.h"
@@ -36,6 +37,13 @@
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "Address of registry-service (host:port).");
 ABSL_FLAG(std::string, stats, "127.0.0.1:50052", "Address of stats-service (host:port).");
 ABSL_FLAG(int, wait, 30, "Seconds to wait for registry-service to accept connections.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "Client certificate (PEM) for mutual TLS; with --tls-key and --tls-ca. Without the "
+          "three: plaintext (services started with --insecure-loopback)");
+ABSL_FLAG(std::string, tls_key, "", "Private key (PEM) of --tls-cert");
+ABSL_FLAG(std::string, tls_ca, "", "CA certificates (PEM) that sign the services' certificates");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name to check the services' certificates against (default: the address's host)");
 
 namespace observer::example {
 namespace {
@@ -382,12 +390,25 @@ int Run() {
     return 2;
   }
 
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  const observer::TlsFiles tls{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                               absl::GetFlag(FLAGS_tls_ca), absl::Seconds(10)};
+  if (!tls.cert.empty() || !tls.key.empty() || !tls.ca.empty()) {
+    if (absl::Status files = observer::CheckTlsFiles(tls, "tls-"); !files.ok()) {
+      std::cerr << "error: " << files.message() << "\n";
+      return 2;
+    }
+    credentials = observer::MutualTlsChannelCredentials(tls);
+  }
   grpc::ChannelArguments args;
+  if (const std::string name = absl::GetFlag(FLAGS_tls_server_name); !name.empty()) {
+    args.SetSslTargetNameOverride(name);
+  }
   // Retry connecting often while the server starts.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(address, credentials, args);
   std::cout << "connecting to registry-service at " << address << " ..." << std::endl;
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(wait))) {
     std::cerr << "error: registry-service at " << address << " is not reachable (waited " << wait
@@ -407,8 +428,7 @@ int Run() {
   if (!loader.HeadRevision(&revision).ok()) return 1;
 
   const std::string stats_address = absl::GetFlag(FLAGS_stats);
-  auto stats_channel =
-      grpc::CreateCustomChannel(stats_address, grpc::InsecureChannelCredentials(), args);
+  auto stats_channel = grpc::CreateCustomChannel(stats_address, credentials, args);
   std::cout << "\nasking stats-service at " << stats_address << " (revision " << revision << ") ..."
             << std::endl;
   if (!stats_channel->WaitForConnected(std::chrono::system_clock::now() +
