@@ -134,6 +134,18 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
   Caller caller;
   caller.identity =
       options_.identity_from_metadata ? MetadataActor(context) : PeerIdentity(context);
+  // The rate limit comes first, so that a caller the policy refuses cannot flood the log of
+  // denied calls either.
+  const absl::Duration wait = limiter_.Acquire(caller.identity);
+  if (wait > absl::ZeroDuration()) {
+    CountDenied(full_method, "rate_limit");
+    LogDebug("call throttled", {{"method", full_method}, {"identity", caller.identity}});
+    return WithRetryDelay(
+        MakeError(absl::StatusCode::kResourceExhausted, reason::kRateLimited,
+                  absl::StrCat("too many calls from '", caller.identity,
+                               "' (--rate-limit): retry in ", absl::FormatDuration(wait))),
+        wait);
+  }
   std::shared_ptr<const AuthzPolicy> policy = CurrentPolicy();
   if (policy == nullptr) {
     caller.every_role = true;
@@ -153,16 +165,6 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
     }
     caller.roles = std::move(decision.roles);
     caller.sending_body = std::move(decision.sending_body);
-  }
-  const absl::Duration wait = limiter_.Acquire(caller.identity);
-  if (wait > absl::ZeroDuration()) {
-    CountDenied(full_method, "rate_limit");
-    LogDebug("call throttled", {{"method", full_method}, {"identity", caller.identity}});
-    return WithRetryDelay(
-        MakeError(absl::StatusCode::kResourceExhausted, reason::kRateLimited,
-                  absl::StrCat("too many calls from '", caller.identity,
-                               "' (--rate-limit): retry in ", absl::FormatDuration(wait))),
-        wait);
   }
   return caller;
 }

@@ -2,9 +2,10 @@
 // limit and the server limits give, seen from outside against the real processes (plaintext on
 // loopback: callers name themselves in the `x-observer-actor` metadata; the mutual TLS side is
 // security_tls_test): personal data only for pii-readers and nowhere else (logs at debug level,
-// /metrics, change events, stats, error messages), denied calls logged and counted, a
-// flooding identity throttled without slowing another, the page-size cap, the server's default
-// deadline for writes, and the policy file re-read when it changes.
+// /metrics, change events, stats, error messages, and for a submitter the records of other
+// sending bodies), denied calls logged and counted, a flooding identity throttled without
+// slowing another, the page-size cap, the server's default deadline for writes, and the policy
+// file re-read when it changes.
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/grpcpp.h>
@@ -180,7 +181,7 @@ std::vector<std::string> CanaryNeedles() {
     needles.push_back(absl::StrCat(year, "-7-13"));
     needles.push_back(absl::StrCat("13.07.", year));
     needles.push_back(absl::StrCat(year, "0713"));
-    needles.push_back(absl::StrCat("year: ", year, " month: 7 day: 13"));
+    needles.push_back(absl::StrCat("year: ", year));  // Text format of google.type.Date.
   }
   return needles;
 }
@@ -530,6 +531,59 @@ TEST_F(SecurityPolicyTest, PersonalDataReachesOnlyPiiReaders) {
   EXPECT_NO_CANARY(stats_exit.output, "stats-service's output at exit");
 }
 
+// A submitter is confined to its own sending body: other bodies' records answer NOT_FOUND "so
+// existence does not leak" (ADR 0008). Submitting a person whose identity document another
+// body's observer holds must fail, but must not name that record: the name would confirm that
+// this document (this person) is registered, and by whom, to a caller who may not read it.
+constexpr char kSubmitterPolicy[] = R"json({
+  "name": "submitters",
+  "roles": [
+    {"name": "registrar", "principals": ["clerk"]},
+    {"name": "pii-reader", "principals": ["clerk"]},
+    {"name": "submitter", "principals": ["submitter-us"]}
+  ],
+  "submitters": [{"principal": "submitter-us", "sending_body": "states/US"}],
+  "allow_rules": [
+    {"name": "registrars-everything", "source": {"roles": ["registrar"]},
+     "request": {"paths": ["/observer.registry.v1.RegistryService/*"]}},
+    {"name": "submitters-submit", "source": {"roles": ["submitter"]},
+     "request": {"paths": ["/observer.registry.v1.RegistryService/CreateObserver",
+                           "/observer.registry.v1.RegistryService/GetObserver",
+                           "/observer.registry.v1.RegistryService/ListObservers"]}}
+  ]
+})json";
+
+TEST_F(SecurityPolicyTest, DuplicateDocumentErrorDoesNotRevealOtherBodiesRecordsToASubmitter) {
+  WriteFileAtomically(PolicyPath(), kSubmitterPolicy);
+  RegistryProcess& registry = StartRegistry({"--authz-policy", PolicyPath()});
+  RegistryClient clerk(ChannelAs(registry, "clerk"));
+  RegistryClient submitter(ChannelAs(registry, "submitter-us"));
+  const rv1::Election election =
+      MUST(clerk.CreateElection(FutureElection("confined-dup"))).election();
+  // Sent by Germany: outside the submitter's scope.
+  const rv1::Observer german =
+      MUST(clerk.CreateObserver(
+               CreateRequest(election.name(), CanaryObserver(NextSeq(), 'A', kBirthYears[0]))))
+          .observer();
+  const std::string german_id = german.name().substr(german.name().rfind('/') + 1);
+  rv1::GetObserverRequest get;
+  get.set_name(german.name());
+  ASSERT_THAT(submitter.GetObserver(get), StatusIs(absl::StatusCode::kNotFound))
+      << "the record is outside the submitter's scope";
+
+  // Control: the submitter submits for its own body.
+  rv1::Observer own = NewObserver(NextSeq(), "US");
+  ASSERT_OK(submitter.CreateObserver(CreateRequest(election.name(), own)));
+
+  rv1::Observer same_person = NewObserver(NextSeq(), "US");
+  *same_person.mutable_id_document() = german.id_document();
+  auto r = submitter.CreateObserver(CreateRequest(election.name(), same_person));
+  EXPECT_FALSE(r.ok()) << "one accreditation per document per election";
+  EXPECT_NO_CANARY(StatusText(r), "the submitter's duplicate-document error");
+  EXPECT_THAT(StatusText(r), Not(HasSubstr(german_id)))
+      << "the error names a record the submitter may not see";
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Denied calls.
 
@@ -579,6 +633,22 @@ TEST_F(SecurityPolicyTest, DeniedCallIsRefusedLoggedAndCounted) {
   EXPECT_EQ(MUST(clerk.HeadRevision()), head) << "the store changed";
   lines = LinesWith(registry.output(), {kDeniedLine, "\"identity\":\"stranger\"", method});
   EXPECT_EQ(lines.size(), 2u) << absl::StrJoin(lines, "\n");
+
+  // A caller without an identity, and a stream.
+  RegistryClient anonymous(registry.channel());
+  EXPECT_THAT(anonymous.CreateElection(FutureElection("denied-3")),
+              StatusIs(absl::StatusCode::kPermissionDenied, "PERMISSION_DENIED"));
+  rv1::WatchRequest watch_request;
+  watch_request.set_start_revision(1);
+  auto watch = stranger.Watch(watch_request);
+  EXPECT_THAT(watch->WaitFinished(absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kPermissionDenied, "PERMISSION_DENIED"));
+  EXPECT_EQ(watch->responses_received(), 0u);
+  ASSERT_TRUE(registry.WaitForOutput(kDeniedLine, 4, absl::Seconds(5))) << registry.output_tail();
+  EXPECT_EQ(LinesWith(registry.output(), {kDeniedLine, "\"identity\":\"\"", method}).size(), 1u);
+  EXPECT_EQ(Denied(registry, "CreateElection", "policy"), 3);
+  EXPECT_EQ(Denied(registry, "Watch", "policy"), 1);
+  EXPECT_EQ(MUST(clerk.HeadRevision()), head) << "the store changed";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -634,6 +704,45 @@ TEST_F(SecurityPolicyTest, FloodingIdentityIsThrottledOthersAreNot) {
   EXPECT_OK(flood.GetElection(get)) << "after the advertised retry delay (" << last_delay << ")";
   EXPECT_EQ(Denied(registry, "GetElection", "rate_limit"), refused);
   EXPECT_EQ(Denied(registry, "GetElection", "policy"), 0);
+}
+
+// stats-service has the same per-identity limit.
+TEST_F(SecurityPolicyTest, StatsServiceThrottlesPerIdentityToo) {
+  StartRegistry({});
+  MUST(RegistryClient(registry_->channel()).CreateElection(FutureElection("stats-limited")));
+  StatsProcess& stats = StartStats({"--rate-limit", "2", "--rate-limit-burst", "3"});
+  StatsClient flood(ChannelAs(stats, "flood"));
+  StatsClient quiet(ChannelAs(stats, "quiet"));
+  sv1::GetSummaryRequest summary;
+  summary.set_election(ElectionName("stats-limited"));
+  int ok = 0;
+  int refused = 0;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 12; ++i) {
+    absl::StatusOr<sv1::GetSummaryResponse> r = flood.GetSummary(summary);
+    if (r.ok()) {
+      ++ok;
+      continue;
+    }
+    ++refused;
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted, "RATE_LIMITED"));
+    const std::optional<absl::Duration> delay = GetErrorDetails(r.status()).retry_delay;
+    ASSERT_TRUE(delay.has_value()) << DescribeStatus(r.status());
+    EXPECT_GT(*delay, absl::ZeroDuration());
+    EXPECT_LE(*delay, absl::Seconds(1));
+  }
+  const absl::Duration elapsed = absl::Now() - start;
+  EXPECT_GE(ok, 3) << "the burst is allowed";
+  EXPECT_LE(ok, 3 + static_cast<int>(std::ceil(2 * absl::ToDoubleSeconds(elapsed))) + 1)
+      << "in " << elapsed;
+  EXPECT_EQ(ok + refused, 12);
+  EXPECT_OK(quiet.GetSummary(summary)) << "another identity is throttled by the flood";
+  EXPECT_EQ(SampleValue(Scrape(stats), "grpc_server_denied_total",
+                        {{"grpc_service", "observer.stats.v1.StatsService"},
+                         {"grpc_method", "GetSummary"},
+                         {"reason", "rate_limit"}})
+                .value_or(0),
+            refused);
 }
 
 // ---------------------------------------------------------------------------------------------

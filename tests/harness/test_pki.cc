@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "tests/harness/command.h"
 #include "tests/harness/service_process.h"
 
@@ -92,8 +91,8 @@ absl::Status TestPki::Issue(const std::vector<std::string>& specs, int days,
     return absl::FailedPreconditionError(
         "make-dev-certs.sh unknown: set MAKE_DEV_CERTS_SCRIPT or build with CMake");
   }
-  std::vector<std::string> argv = {"bash",     script, dir_, "--domain", domain_,
-                                   "--days", absl::StrCat(days)};
+  std::vector<std::string> argv = {"/bin/bash", script, dir_};
+  argv.insert(argv.end(), {"--domain", domain_, "--days", absl::StrCat(days)});
   argv.insert(argv.end(), specs.begin(), specs.end());
   CommandOptions options;
   options.timeout = timeout;
@@ -107,8 +106,8 @@ absl::Status TestPki::Issue(const std::vector<std::string>& specs, int days,
 
 std::vector<std::string> TestPki::ServerFlags(const std::string& name,
                                               const std::string& policy_path) const {
-  std::vector<std::string> flags = {"--tls-cert", cert_path(name), "--tls-key", key_path(name),
-                                    "--tls-ca",   ca_path()};
+  std::vector<std::string> flags = {"--tls-cert",   cert_path(name), "--tls-key",
+                                    key_path(name), "--tls-ca",      ca_path()};
   if (!policy_path.empty()) {
     flags.push_back("--authz-policy");
     flags.push_back(policy_path);

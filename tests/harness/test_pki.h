@@ -40,9 +40,9 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
 
 // What a client presents and trusts. Empty cert/key: no client certificate.
 struct TlsClientConfig {
-  std::string ca_pem;    // Verifies the server's certificate.
-  std::string cert_pem;  // The client's certificate chain ("" for none).
-  std::string key_pem;   // Its private key ("" for none).
+  std::string ca_pem;                     // Verifies the server's certificate.
+  std::string cert_pem;                   // The client's certificate chain ("" for none).
+  std::string key_pem;                    // Its private key ("" for none).
   std::string server_name = "localhost";  // Checked against the server's certificate.
 };
 

@@ -5,10 +5,11 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/digest.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -593,7 +594,8 @@ void Registry::UpdateOrganisation(const RequestContext& ctx,
 
 // --- Observers ------------------------------------------------------------------------------
 
-absl::Status Registry::CheckObserverAgainstStore(WriteTxn& txn, const v1::Election& election,
+absl::Status Registry::CheckObserverAgainstStore(WriteTxn& txn, const RequestContext& ctx,
+                                                 const v1::Election& election,
                                                  const std::string& observer_id,
                                                  const v1::Observer& observer) {
   if (observer.citizenship() == election.host_country()) {
@@ -621,6 +623,16 @@ absl::Status Registry::CheckObserverAgainstStore(WriteTxn& txn, const v1::Electi
   ASSIGN_OR_RETURN(auto holder,
                    txn.FindObserverByDocument(election_id, DocumentKey(observer.id_document())));
   if (holder.has_value() && *holder != observer_id) {
+    // A confined caller learns that the document is taken, not by which record, if that record
+    // is another sending body's (which it could not even read).
+    ASSIGN_OR_RETURN(auto existing, txn.GetObserver(election_id, *holder));
+    if (existing.has_value() && !InScope(ctx, *existing)) {
+      return MakeError(absl::StatusCode::kAlreadyExists, reason::kDuplicateIdDocument,
+                       absl::StrCat("an observer with this identity document is already "
+                                    "registered in ",
+                                    election.name()),
+                       {}, {{"observer.id_document", "is already registered in this election"}});
+    }
     // The message names the other record, never the document number (personal data).
     return MakeError(absl::StatusCode::kAlreadyExists, reason::kDuplicateIdDocument,
                      absl::StrCat("an observer with this identity document is already registered "
@@ -645,7 +657,7 @@ absl::StatusOr<v1::Observer> Registry::InsertObserver(WriteTxn& txn, const Write
     ASSIGN_OR_RETURN(auto clash, txn.GetObserver(election_id, id));
     if (!clash) break;
   }
-  RETURN_IF_ERROR(CheckObserverAgainstStore(txn, *election, id, observer));
+  RETURN_IF_ERROR(CheckObserverAgainstStore(txn, info.ctx, *election, id, observer));
   if (!observer.has_received_time()) *observer.mutable_received_time() = ToProto(info.now);
   const absl::Time received = FromProto(observer.received_time());
   if (election->has_accreditation_opens_time() &&
@@ -872,6 +884,8 @@ void Registry::UpdateObserver(const RequestContext& ctx, const v1::UpdateObserve
             for (const auto* f : present) {
               if (f != field) reflection->ClearField(&one, f);
             }
+            // Fields this server does not know are in no mask: none is stored.
+            one.DiscardUnknownFields();
             updated.MergeFrom(one);
           }
         }
@@ -880,7 +894,7 @@ void Registry::UpdateObserver(const RequestContext& ctx, const v1::UpdateObserve
         RETURN_IF_ERROR(v.ToStatus());
         ASSIGN_OR_RETURN(auto election, txn.GetElection(ids.first));
         if (!election) return NotFound("election", ElectionName(ids.first));
-        RETURN_IF_ERROR(CheckObserverAgainstStore(txn, *election, ids.second, updated));
+        RETURN_IF_ERROR(CheckObserverAgainstStore(txn, info.ctx, *election, ids.second, updated));
         RETURN_IF_ERROR(CheckSubmitterBody(info.ctx, updated));
         const int64_t revision = txn.NextRevision();
         updated.set_update_actor(info.ctx.actor);
@@ -1061,8 +1075,22 @@ void Registry::DeleteObserver(const RequestContext& ctx, const v1::DeleteObserve
 // --- Audit ----------------------------------------------------------------------------------
 
 absl::StatusOr<v1::VerifyChangeLogResponse> Registry::VerifyChangeLog(
-    const v1::VerifyChangeLogRequest& /*req*/) {
-  ASSIGN_OR_RETURN(const ChangeLogVerification result, store_.VerifyChangeLog());
+    const v1::VerifyChangeLogRequest& req) {
+  std::optional<ChainWitness> witness;
+  if (req.expected_revision() != 0 || !req.expected_chain().empty()) {
+    Violations v;
+    if (req.expected_revision() < 1) {
+      v.Add("expected_revision", "must be a revision (1 or more) with expected_chain");
+    }
+    const std::string chain = absl::HexStringToBytes(req.expected_chain());
+    if (req.expected_chain().size() != 64 ||
+        absl::BytesToHexString(chain) != absl::AsciiStrToLower(req.expected_chain())) {
+      v.Add("expected_chain", "must be 64 hex digits (a head_chain of an earlier check)");
+    }
+    RETURN_IF_ERROR(v.ToStatus());
+    witness = ChainWitness{req.expected_revision(), chain};
+  }
+  ASSIGN_OR_RETURN(const ChangeLogVerification result, store_.VerifyChangeLog(witness));
   v1::VerifyChangeLogResponse out;
   out.set_entries_checked(result.entries_checked);
   out.set_first_revision(result.first_revision);
@@ -1090,6 +1118,7 @@ absl::StatusOr<v1::VerifyChangeLogResponse> Registry::VerifyChangeLog(
   out.set_message(result.message);
   out.set_key_id(result.key_id);
   out.set_head_chain(result.head_chain);
+  out.set_expected_chain_matched(result.witness_matched);
   return out;
 }
 

@@ -123,7 +123,8 @@ class Registry {
                                               v1::Observer observer);
   // The checks of an observer's record against the stored state (election, organisation,
   // host country, duplicate document), shared by create and update.
-  [[nodiscard]] absl::Status CheckObserverAgainstStore(WriteTxn& txn, const v1::Election& election,
+  [[nodiscard]] absl::Status CheckObserverAgainstStore(WriteTxn& txn, const RequestContext& ctx,
+                                                       const v1::Election& election,
                                                        const std::string& observer_id,
                                                        const v1::Observer& observer);
   template <typename Response>

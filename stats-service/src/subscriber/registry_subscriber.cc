@@ -150,6 +150,9 @@ void RegistrySubscriber::Run() {
 RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* progressed) {
   const bool initial_state = *rebuild;
   grpc::ClientContext context;
+  // Names the caller to a registry on plaintext loopback (--insecure-loopback), where the
+  // policy, if any, sees this name; with mutual TLS the registry uses the certificate instead.
+  context.AddMetadata("x-observer-actor", "stats-service");
   rv1::WatchRequest request;
   if (initial_state) {
     request.set_send_initial_state(true);
