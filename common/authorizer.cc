@@ -18,15 +18,18 @@ namespace {
 
 constexpr absl::Duration kPolicyCheckInterval = absl::Seconds(2);
 
-struct timespec ModificationTime(const std::string& path) {
+}  // namespace
+
+// What tells one version of the policy file from another: a rewrite in place changes the size
+// or the times, a replacement by rename the inode.
+PolicyFileVersion PolicyFileVersion::Of(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return {};
-  return st.st_mtim;
+  return {st.st_ino,          st.st_size,        st.st_mtim.tv_sec,
+          st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
 }
 
-bool SameTime(const struct timespec& a, const struct timespec& b) {
-  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
+namespace {
 
 // "/package.Service/Method" → {"package.Service", "Method"}.
 std::pair<std::string, std::string> SplitMethod(absl::string_view full_method) {
@@ -71,9 +74,9 @@ absl::Time CallDeadline(const grpc::ServerContextBase& context, absl::Duration d
 
 absl::StatusOr<std::unique_ptr<Authorizer>> Authorizer::Create(AuthorizerOptions options) {
   std::shared_ptr<const AuthzPolicy> policy;
-  struct timespec mtime {};
+  PolicyFileVersion version;
   if (!options.policy_path.empty()) {
-    mtime = ModificationTime(options.policy_path);
+    version = PolicyFileVersion::Of(options.policy_path);
     absl::StatusOr<AuthzPolicy> loaded =
         AuthzPolicy::Load(options.policy_path, ObserverServiceMethods());
     if (!loaded.ok()) return loaded.status();
@@ -81,16 +84,17 @@ absl::StatusOr<std::unique_ptr<Authorizer>> Authorizer::Create(AuthorizerOptions
   } else if (!options.identity_from_metadata) {
     return absl::InvalidArgumentError("a policy is required when callers are authenticated");
   }
-  return std::unique_ptr<Authorizer>(new Authorizer(std::move(options), std::move(policy), mtime));
+  return std::unique_ptr<Authorizer>(
+      new Authorizer(std::move(options), std::move(policy), version));
 }
 
 Authorizer::Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPolicy> policy,
-                       struct timespec policy_mtime)
+                       PolicyFileVersion policy_version)
     : options_(std::move(options)),
       known_methods_(ObserverServiceMethods()),
       limiter_(options_.rate_limit, options_.rate_limit_burst),
       policy_(std::move(policy)),
-      policy_mtime_(policy_mtime),
+      loaded_version_(policy_version),
       next_policy_check_(absl::Now() + kPolicyCheckInterval) {
   if (options_.metrics != nullptr) {
     denied_ = &prometheus::BuildCounter()
@@ -103,20 +107,28 @@ Authorizer::Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPol
 }
 
 std::shared_ptr<const AuthzPolicy> Authorizer::CurrentPolicy() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (policy_ == nullptr) return nullptr;
-  const absl::Time now = absl::Now();
-  if (now < next_policy_check_) return policy_;
-  next_policy_check_ = now + kPolicyCheckInterval;
-  const struct timespec mtime = ModificationTime(options_.policy_path);
-  if (SameTime(mtime, policy_mtime_)) return policy_;
-  policy_mtime_ = mtime;
+  PolicyFileVersion version;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (policy_ == nullptr) return nullptr;
+    const absl::Time now = absl::Now();
+    if (now < next_policy_check_ || reloading_) return policy_;
+    next_policy_check_ = now + kPolicyCheckInterval;
+    version = PolicyFileVersion::Of(options_.policy_path);
+    if (version == loaded_version_ || version == rejected_version_) return policy_;
+    reloading_ = true;  // One caller reads the file; the others go on with the old policy.
+  }
   absl::StatusOr<AuthzPolicy> loaded = AuthzPolicy::Load(options_.policy_path, known_methods_);
+  std::lock_guard<std::mutex> lock(mu_);
+  reloading_ = false;
   if (!loaded.ok()) {
+    // Logged once per version of the file; a later, valid version is still picked up.
+    rejected_version_ = version;
     LogError("the changed policy is not valid; the previous one stays in force",
              {{"error", loaded.status().message()}});
     return policy_;
   }
+  loaded_version_ = version;
   policy_ = std::make_shared<const AuthzPolicy>(*std::move(loaded));
   LogInfo("policy reloaded", {{"policy", policy_->name()}});
   return policy_;

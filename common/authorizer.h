@@ -48,6 +48,15 @@ struct AuthorizerOptions {
   prometheus::Registry* metrics = nullptr;
 };
 
+// Identifies one version of the policy file (inode, size, modification and change times).
+struct PolicyFileVersion {
+  ino_t inode = 0;
+  off_t size = -1;
+  int64_t mtime_sec = 0, mtime_nsec = 0, ctime_sec = 0, ctime_nsec = 0;
+  static PolicyFileVersion Of(const std::string& path);
+  bool operator==(const PolicyFileVersion&) const = default;
+};
+
 class Authorizer {
  public:
   // Loads and validates the policy (the error says why it is not valid).
@@ -62,7 +71,7 @@ class Authorizer {
 
  private:
   Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPolicy> policy,
-             struct timespec policy_mtime);
+             PolicyFileVersion policy_version);
   std::shared_ptr<const AuthzPolicy> CurrentPolicy();
   void CountDenied(absl::string_view full_method, absl::string_view why);
 
@@ -73,7 +82,9 @@ class Authorizer {
 
   std::mutex mu_;
   std::shared_ptr<const AuthzPolicy> policy_;  // Guarded by mu_.
-  struct timespec policy_mtime_;               // Guarded by mu_.
+  PolicyFileVersion loaded_version_;           // Guarded by mu_.
+  PolicyFileVersion rejected_version_;         // Guarded by mu_: the last invalid one.
+  bool reloading_ = false;                     // Guarded by mu_.
   absl::Time next_policy_check_;               // Guarded by mu_.
 };
 

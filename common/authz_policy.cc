@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/country_codes.h"
 #include "common/resource_names.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
@@ -47,10 +48,7 @@ absl::Status CheckPattern(absl::string_view where, absl::string_view what,
 
 bool IsValidSendingBody(absl::string_view body) {
   if (absl::ConsumePrefix(&body, "organisations/")) return IsValidOrganisationCode(body);
-  if (absl::ConsumePrefix(&body, "states/")) {
-    return body.size() == 2 && absl::ascii_isupper(static_cast<unsigned char>(body[0])) &&
-           absl::ascii_isupper(static_cast<unsigned char>(body[1]));
-  }
+  if (absl::ConsumePrefix(&body, "states/")) return CountryCodes::Default().Contains(body);
   return false;
 }
 
@@ -123,6 +121,10 @@ absl::Status Validate(const AuthorizationPolicy& policy,
     if (s.principal().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": no principal"));
     }
+    if (absl::StrContains(s.principal(), '*')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": a submitter's principal is one identity, without '*'"));
+    }
     if (!submitters.insert(s.principal()).second) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": the principal is listed twice"));
     }
@@ -161,7 +163,9 @@ bool AnyMatches(const google::protobuf::RepeatedPtrField<std::string>& patterns,
 }  // namespace
 
 bool MatchesPattern(absl::string_view pattern, absl::string_view value) {
-  if (pattern == "*") return true;
+  // As in A43, "*" means "present": it does not match an empty value (a caller without an
+  // identity).
+  if (pattern == "*") return !value.empty();
   if (absl::ConsumePrefix(&pattern, "*")) return absl::EndsWith(value, pattern);
   if (absl::ConsumeSuffix(&pattern, "*")) return absl::StartsWith(value, pattern);
   return pattern == value;

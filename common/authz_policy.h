@@ -22,7 +22,8 @@ inline constexpr absl::string_view kPiiReader = "pii-reader";
 inline constexpr absl::string_view kStatsSubscriber = "stats-subscriber";
 }  // namespace role
 
-// A43 matching: "*" matches anything, "abc*" by prefix, "*abc" by suffix, else exactly.
+// A43 matching: "*" matches any non-empty value, "abc*" by prefix, "*abc" by suffix, else
+// exactly.
 bool MatchesPattern(absl::string_view pattern, absl::string_view value);
 
 // Every method of the observer.* gRPC services linked into this binary, as

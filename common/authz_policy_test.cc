@@ -48,7 +48,8 @@ AuthzPolicy MustParse(absl::string_view json) {
 }
 
 TEST(MatchesPattern, ExactPrefixSuffixAndStar) {
-  EXPECT_TRUE(MatchesPattern("*", ""));
+  EXPECT_TRUE(MatchesPattern("*", "x"));
+  EXPECT_FALSE(MatchesPattern("*", ""));  // A43: "*" means present.
   EXPECT_TRUE(MatchesPattern("abc", "abc"));
   EXPECT_FALSE(MatchesPattern("abc", "abcd"));
   EXPECT_TRUE(MatchesPattern("ab*", "abcd"));
@@ -132,6 +133,14 @@ TEST(AuthzPolicy, InvalidPoliciesAreRefusedWithTheReason) {
            "submitters":[{"principal":"a","sending_body":"states/usa"}],
            "allow_rules":[{"name":"a"}]})",
        "sending_body 'states/usa'"},
+      {R"({"name":"x","roles":[{"name":"submitter","principals":["a"]}],
+           "submitters":[{"principal":"a","sending_body":"states/XX"}],
+           "allow_rules":[{"name":"a"}]})",
+       "sending_body 'states/XX'"},
+      {R"({"name":"x","roles":[{"name":"submitter","principals":["a*"]}],
+           "submitters":[{"principal":"a*","sending_body":"states/US"}],
+           "allow_rules":[{"name":"a"}]})",
+       "without '*'"},
   };
   for (const BadPolicy& c : cases) {
     absl::StatusOr<AuthzPolicy> policy = AuthzPolicy::Parse(c.json, ObserverServiceMethods());

@@ -12,12 +12,23 @@ absl::Duration RateLimiter::Acquire(absl::string_view caller) {
   if (rate_ <= 0) return absl::ZeroDuration();
   const absl::Time now = clock_();
   std::lock_guard<std::mutex> lock(mu_);
-  if (now - last_sweep_ > absl::Seconds(60)) Sweep(now);
-  auto [it, inserted] = buckets_.try_emplace(std::string(caller), Bucket{burst_, now});
+  if (now - last_sweep_ > absl::Seconds(60) ||
+      (buckets_.size() >= kMaxBuckets && now - last_sweep_ > absl::Seconds(1))) {
+    Sweep(now);
+  }
+  // Past kMaxBuckets active callers (names are free to invent on plaintext loopback), new
+  // callers share one bucket.
+  const std::string key = buckets_.size() < kMaxBuckets || buckets_.count(std::string(caller)) > 0
+                              ? std::string(caller)
+                              : std::string(kOverflowBucket);
+  auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
   Bucket& bucket = it->second;
-  if (!inserted && now > bucket.updated) {
-    bucket.tokens =
-        std::min(burst_, bucket.tokens + absl::ToDoubleSeconds(now - bucket.updated) * rate_);
+  if (!inserted) {
+    // A clock stepped back refills nothing, and the bucket counts from the new time on.
+    if (now > bucket.updated) {
+      bucket.tokens =
+          std::min(burst_, bucket.tokens + absl::ToDoubleSeconds(now - bucket.updated) * rate_);
+    }
     bucket.updated = now;
   }
   if (bucket.tokens >= 1) {

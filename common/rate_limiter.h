@@ -26,6 +26,10 @@ class RateLimiter {
 
   bool enabled() const { return rate_ > 0; }
 
+  // At most this many callers have their own bucket at once; beyond, new ones share one.
+  static constexpr size_t kMaxBuckets = 100'000;
+  static constexpr absl::string_view kOverflowBucket = "\x01overflow";
+
  private:
   struct Bucket {
     double tokens;

@@ -36,6 +36,14 @@ TEST_F(RateLimiterTest, RefillsNoFurtherThanTheBurstAndSurvivesTheSweep) {
   EXPECT_GT(limiter_.Acquire("a"), absl::ZeroDuration());
 }
 
+TEST_F(RateLimiterTest, AClockSteppedBackRefillsNothingAndCountsOnFromThere) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(limiter_.Acquire("a"), absl::ZeroDuration());
+  now_ -= absl::Hours(1);
+  EXPECT_EQ(limiter_.Acquire("a"), absl::Milliseconds(100));
+  now_ += absl::Milliseconds(100);
+  EXPECT_EQ(limiter_.Acquire("a"), absl::ZeroDuration());
+}
+
 TEST(RateLimiterDisabled, ZeroRateAdmitsEverything) {
   RateLimiter limiter(0, 1);
   EXPECT_FALSE(limiter.enabled());

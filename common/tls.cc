@@ -3,12 +3,18 @@
 #include <arpa/inet.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <memory>
+#include <string>
+#include <vector>
 
-#include "absl/strings/ascii.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -16,18 +22,27 @@
 namespace observer {
 namespace {
 
-absl::Status CheckPemFile(absl::string_view flag, const std::string& path,
-                          absl::string_view marker) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!absl::StrContains(text.str(), "-----BEGIN ") ||
-      !absl::StrContains(text.str(), absl::StrCat(marker, "-----"))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, ": ", path, " holds no PEM ", absl::AsciiStrToLower(marker)));
+std::unique_ptr<BIO, decltype(&BIO_free)> OpenFile(const std::string& path) {
+  return {BIO_new_file(path.c_str(), "r"), &BIO_free};
+}
+
+// The certificates in a PEM file (at least one), or why not.
+absl::StatusOr<std::vector<std::unique_ptr<X509, decltype(&X509_free)>>> ReadCertificates(
+    absl::string_view flag, const std::string& path) {
+  auto bio = OpenFile(path);
+  if (bio == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
   }
-  return absl::OkStatus();
+  std::vector<std::unique_ptr<X509, decltype(&X509_free)>> certificates;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    certificates.emplace_back(cert, &X509_free);
+  }
+  ERR_clear_error();
+  if (certificates.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": ", path, " holds no PEM certificate"));
+  }
+  return certificates;
 }
 
 std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider> Provider(
@@ -41,15 +56,37 @@ std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider> Provider(
 }  // namespace
 
 absl::Status CheckTlsFiles(const TlsFiles& files, absl::string_view flag_prefix) {
-  if (absl::Status s = CheckPemFile(absl::StrCat(flag_prefix, "cert"), files.cert, "CERTIFICATE");
-      !s.ok()) {
-    return s;
+  const std::string cert_flag = absl::StrCat(flag_prefix, "cert");
+  const std::string key_flag = absl::StrCat(flag_prefix, "key");
+  auto chain = ReadCertificates(cert_flag, files.cert);
+  if (!chain.ok()) return chain.status();
+  if (auto ca = ReadCertificates(absl::StrCat(flag_prefix, "ca"), files.ca); !ca.ok()) {
+    return ca.status();
   }
-  if (absl::Status s = CheckPemFile(absl::StrCat(flag_prefix, "key"), files.key, "PRIVATE KEY");
-      !s.ok()) {
-    return s;
+  auto bio = OpenFile(files.key);
+  if (bio == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("--", key_flag, ": cannot read ", files.key));
   }
-  return CheckPemFile(absl::StrCat(flag_prefix, "ca"), files.ca, "CERTIFICATE");
+  // No passphrase callback: an encrypted key cannot be used by the service, so it is refused.
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(
+          bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr),
+      &EVP_PKEY_free);
+  ERR_clear_error();
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", key_flag, ": ", files.key, " holds no unencrypted PEM private key"));
+  }
+  if (X509_check_private_key(chain->front().get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", key_flag, ": ", files.key, " is not the key of --", cert_flag, " ", files.cert));
+  }
+  if (X509_cmp_current_time(X509_get0_notAfter(chain->front().get())) < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", cert_flag, ": ", files.cert, " has expired"));
+  }
+  return absl::OkStatus();
 }
 
 std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsFiles& files) {

@@ -24,8 +24,9 @@ struct TlsFiles {
   absl::Duration reload_interval = absl::Seconds(10);
 };
 
-// Checks that each file can be read and holds what it should (a PEM certificate, a PEM
-// private key); the error names the flag (`flag_prefix` + "cert", "key", "ca").
+// Checks that each file can be read and holds what it should: PEM certificates, an unencrypted
+// PEM private key that belongs to the (unexpired) leaf certificate; the error names the flag
+// (`flag_prefix` + "cert", "key", "ca").
 absl::Status CheckTlsFiles(const TlsFiles& files, absl::string_view flag_prefix);
 
 // Server side: presents `cert`, requires a client certificate signed by `ca`.

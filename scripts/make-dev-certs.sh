@@ -3,11 +3,12 @@
 # whose SAN is the SPIFFE ID spiffe://DOMAIN/NAME plus the DNS names given. For demos, tests
 # and the compose file; production certificates come from your own CA.
 #
-#   scripts/make-dev-certs.sh OUTDIR [--domain observer.test] [--days 30] \
+#   scripts/make-dev-certs.sh OUTDIR [--domain observer.test] [--days 30] [--ca-key FILE] \
 #       NAME[:dns1,dns2] ...
 #
-# Writes OUTDIR/ca.pem, OUTDIR/ca.key and OUTDIR/NAME.pem, OUTDIR/NAME.key for each NAME.
-# An existing OUTDIR/ca.pem + ca.key is reused, so more identities can be added later.
+# Writes OUTDIR/ca.pem, the CA's key (OUTDIR/ca.key, or FILE: keep it out of directories you
+# mount into services) and OUTDIR/NAME.pem, OUTDIR/NAME.key for each NAME. An existing CA is
+# reused, so more identities can be added later.
 # With --days 0 the certificates are already expired (valid from two days ago to yesterday).
 set -euo pipefail
 
@@ -16,11 +17,13 @@ usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 out="$1"; shift
 domain="observer.test"
 days=30
+ca_key=""
 names=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --domain) domain="$2"; shift 2 ;;
     --days) days="$2"; shift 2 ;;
+    --ca-key) ca_key="$2"; shift 2 ;;
     -h|--help) usage ;;
     *) names+=("$1"); shift ;;
   esac
@@ -28,11 +31,13 @@ done
 command -v openssl >/dev/null || { echo "make-dev-certs: openssl is missing (apt-get install openssl)" >&2; exit 1; }
 mkdir -p "$out"
 umask 077
+ca_key="${ca_key:-$out/ca.key}"
+mkdir -p "$(dirname "$ca_key")"
 
-if [[ ! -f "$out/ca.pem" || ! -f "$out/ca.key" ]]; then
+if [[ ! -f "$out/ca.pem" || ! -f "$ca_key" ]]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
     -subj "/O=Observer Registry dev/CN=Observer Registry dev CA ($domain)" \
-    -keyout "$out/ca.key" -out "$out/ca.pem" \
+    -keyout "$ca_key" -out "$out/ca.pem" \
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 fi
@@ -73,13 +78,13 @@ commonName = supplied
 organizationName = optional
 CNF
     openssl rand -hex 16 > "$ca_dir/serial"
-    openssl ca -batch -config "$ca_dir/ca.cnf" -cert "$out/ca.pem" -keyfile "$out/ca.key" \
+    openssl ca -batch -config "$ca_dir/ca.cnf" -cert "$out/ca.pem" -keyfile "$ca_key" \
       -in "$out/$name.csr" -out "$out/$name.pem" -extfile "$ext" -notext \
       -startdate "$(date -u -d '2 days ago' +%Y%m%d%H%M%SZ)" \
       -enddate "$(date -u -d '1 day ago' +%Y%m%d%H%M%SZ)" 2>/dev/null
     rm -rf "$ca_dir"
   else
-    openssl x509 -req -in "$out/$name.csr" -CA "$out/ca.pem" -CAkey "$out/ca.key" \
+    openssl x509 -req -in "$out/$name.csr" -CA "$out/ca.pem" -CAkey "$ca_key" \
       -CAcreateserial -days "$days" -extfile "$ext" -out "$out/$name.pem" 2>/dev/null
   fi
   rm -f "$out/$name.csr" "$ext"

@@ -155,11 +155,18 @@ grpc::ServerUnaryReactor* RegistryHandler::Write(
     void (Registry::*write)(const RequestContext&, const Request&, Callback<Response>)) {
   auto* reactor = new WriteReactor();
   absl::StatusOr<Caller> caller = Admit(context, method);
-  // A registrar's writes reach every sending body; a submitter's its own only.
+  // A registrar's writes reach every sending body; a submitter only submits observers, for its
+  // own body, whatever else the policy lets it call.
   absl::StatusOr<RequestContext> ctx =
       caller.ok() ? ContextFor(*caller, CallDeadline(*context, options_.default_deadline),
                                /*confined=*/!caller->Has(role::kRegistrar))
                   : caller.status();
+  if (ctx.ok() && !ctx->sending_body.empty() && method != "CreateObserver" &&
+      method != "BatchCreateObservers") {
+    ctx =
+        MakeError(absl::StatusCode::kPermissionDenied, reason::kPermissionDenied,
+                  absl::StrCat("'", ctx->actor, "' is a submitter: it may only submit observers"));
+  }
   if (!ctx.ok()) {
     reactor->Finish(ToGrpcStatus(ctx.status()));
     return reactor;
@@ -317,7 +324,18 @@ grpc::ServerUnaryReactor* RegistryHandler::DeleteObserver(grpc::CallbackServerCo
 
 grpc::ServerWriteReactor<v1::WatchResponse>* RegistryHandler::Watch(
     grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
-  return new WatchReactor(*this, *request, Admit(context, "Watch").status());
+  // The change stream carries every sending body's records: not for a confined submitter.
+  absl::StatusOr<Caller> caller = Admit(context, "Watch");
+  absl::Status admitted = caller.status();
+  if (caller.ok() && caller->Has(role::kSubmitter) && !caller->Has(role::kRegistrar) &&
+      !caller->Has(role::kReader) && !caller->Has(role::kPiiReader) &&
+      !caller->Has(role::kStatsSubscriber)) {
+    admitted = MakeError(absl::StatusCode::kPermissionDenied, reason::kPermissionDenied,
+                         absl::StrCat("'", caller->identity,
+                                      "' is a submitter: the change stream covers other "
+                                      "sending bodies"));
+  }
+  return new WatchReactor(*this, *request, admitted);
 }
 
 grpc::ServerUnaryReactor* RegistryHandler::VerifyChangeLog(

@@ -262,7 +262,12 @@ void Registry::Mutate(const RequestContext& ctx, absl::string_view method,
                       const google::protobuf::Message& request, const std::string& request_id,
                       std::function<absl::StatusOr<Response>(WriteTxn&, const WriteInfo&)> body,
                       Callback<Response> done) {
-  std::string fingerprint = request_id.empty() ? "" : Fingerprint(method, request);
+  // A confined caller's requests are fingerprinted with its sending body, so that it cannot
+  // replay the stored answer of someone else's request by repeating its request_id.
+  std::string fingerprint = request_id.empty() ? ""
+                            : ctx.sending_body.empty()
+                                ? Fingerprint(method, request)
+                                : Fingerprint(absl::StrCat(method, "|", ctx.sending_body), request);
   auto response = std::make_shared<Response>();
   store_.WriteAsync(
       [this, ctx, request_id, fingerprint = std::move(fingerprint), body = std::move(body),
@@ -894,8 +899,8 @@ void Registry::UpdateObserver(const RequestContext& ctx, const v1::UpdateObserve
         RETURN_IF_ERROR(v.ToStatus());
         ASSIGN_OR_RETURN(auto election, txn.GetElection(ids.first));
         if (!election) return NotFound("election", ElectionName(ids.first));
-        RETURN_IF_ERROR(CheckObserverAgainstStore(txn, info.ctx, *election, ids.second, updated));
         RETURN_IF_ERROR(CheckSubmitterBody(info.ctx, updated));
+        RETURN_IF_ERROR(CheckObserverAgainstStore(txn, info.ctx, *election, ids.second, updated));
         const int64_t revision = txn.NextRevision();
         updated.set_update_actor(info.ctx.actor);
         Stamp(updated, revision, info.now, /*created=*/false);
