@@ -640,6 +640,7 @@ TEST_F(SecurityTlsTest, StatsThatMayNotWatchNeverSyncsAndTheRegistryLogsTheDenia
 
 TEST_F(SecurityTlsTest, BadSecurityConfigurationsAreRefusedAtStart) {
   ASSERT_OK(Ensure({"registry:localhost", "stats:localhost"}));
+  ASSERT_OK(pki().Issue({"expired-server"}, /*days=*/0));
   const std::string good_policy = WritePolicy(StandardPolicy());
   auto bad_policy = [&](const std::string& file, const std::string& json) {
     MUST(WriteFileAtomically(dir_.Join(file), json));
@@ -700,6 +701,17 @@ TEST_F(SecurityTlsTest, BadSecurityConfigurationsAreRefusedAtStart) {
             {"--tls-cert", pki().key_path("registry"), "--tls-key", pki().key_path("registry"),
              "--tls-ca", pki().ca_path(), "--authz-policy", good_policy}),
        "--tls-cert"},
+      {"a key that is not the certificate's", registry,
+       with(with(registry_base, loopback),
+            {"--tls-cert", pki().cert_path("registry"), "--tls-key", pki().key_path("stats"),
+             "--tls-ca", pki().ca_path(), "--authz-policy", good_policy}),
+       "is not the key of --tls-cert"},
+      {"an expired server certificate", registry,
+       with(with(registry_base, loopback),
+            {"--tls-cert", pki().cert_path("expired-server"), "--tls-key",
+             pki().key_path("expired-server"), "--tls-ca", pki().ca_path(), "--authz-policy",
+             good_policy}),
+       "has expired"},
       {"--tls-reload-interval below 1s", registry,
        with(with(with(registry_base, loopback), tls),
             {"--authz-policy", good_policy, "--tls-reload-interval", "500ms"}),
