@@ -355,6 +355,46 @@ TEST_F(AuditTest, AnotherKeyFileIsAKeyMismatch) {
       1, "key-mismatch", "the audit key does not match the one the log was written with"));
 }
 
+// The chain alone cannot show that changes were cut off the end of the log (with the head
+// lowered to match); the head value recorded by an earlier check can.
+TEST_F(AuditTest, ARecordedHeadChainFindsChangesCutOffTheEnd) {
+  ASSERT_NO_FATAL_FAILURE(StartRegistry());
+  ASSERT_NO_FATAL_FAILURE(MakeChanges());
+  ASSERT_OK_AND_ASSIGN(CommandResult first, Verify());
+  ASSERT_EQ(first.exit_code(), 0) << first.Describe();
+  // "head chain 10:HEX (audit key ...)": the REVISION:CHAIN to record.
+  const std::string label = "head chain ";
+  const std::string revision = absl::StrCat(kChanges, ":");
+  const size_t at = first.stdout_text.find(label + revision);
+  ASSERT_NE(at, std::string::npos) << first.Describe();
+  const std::string recorded = first.stdout_text.substr(at + label.size(), revision.size() + 64);
+  ASSERT_OK_AND_ASSIGN(CommandResult again, Verify({"--expect", recorded}));
+  EXPECT_EQ(again.exit_code(), 0) << again.Describe();
+  EXPECT_THAT(again.stdout_text, HasSubstr(absl::StrCat("the recorded chain value at revision ",
+                                                        kChanges, " matches")));
+
+  ASSERT_NO_FATAL_FAILURE(StopRegistry());
+  {
+    StoreFile file(store_path());
+    file.Exec(absl::StrCat("DELETE FROM changes WHERE revision > ", kChanges - 2,
+                           "; UPDATE store_state SET head_revision = ", kChanges - 2));
+  }
+  ASSERT_OK(registry_->Start());
+  ASSERT_NO_FATAL_FAILURE(ExpectVerified(1, kChanges - 2));
+  ASSERT_OK_AND_ASSIGN(CommandResult r, Verify({"--expect", recorded}));
+  EXPECT_EQ(r.exit_code(), 1) << r.Describe();
+  EXPECT_EQ(
+      FirstLine(r.stdout_text),
+      absl::StrCat("change log broken at revision ", kChanges - 1, ": missing — revision ",
+                   kChanges, ", whose chain value was recorded, is beyond the head revision (",
+                   kChanges - 2, "): changes after it were removed"))
+      << r.Describe();
+
+  ASSERT_OK_AND_ASSIGN(CommandResult bad, Verify({"--expect", "10:abc"}));
+  EXPECT_EQ(bad.exit_code(), 2) << bad.Describe();
+  EXPECT_THAT(bad.stderr_text, HasSubstr("--expect"));
+}
+
 TEST_F(AuditTest, AnUnusableKeyFileIsAUsageError) {
   struct Case {
     std::string name;

@@ -188,8 +188,10 @@ template <typename Request, typename Response>
 grpc::ServerUnaryReactor* RegistryHandler::Read(
     grpc::CallbackServerContext* context, absl::string_view method, const Request* request,
     Response* response, absl::StatusOr<Response> (Registry::*read)(const Request&)) {
-  return Answer(context, method, response,
-                [&](const RequestContext&) { return (registry_.*read)(*request); });
+  Registry* registry = &registry_;
+  return Answer(context, method, response, [registry, read, request](const RequestContext&) {
+    return (registry->*read)(*request);
+  });
 }
 
 template <typename Request, typename Response>
@@ -197,8 +199,10 @@ grpc::ServerUnaryReactor* RegistryHandler::Read(
     grpc::CallbackServerContext* context, absl::string_view method, const Request* request,
     Response* response,
     absl::StatusOr<Response> (Registry::*read)(const RequestContext&, const Request&)) {
-  return Answer(context, method, response,
-                [&](const RequestContext& ctx) { return (registry_.*read)(ctx, *request); });
+  Registry* registry = &registry_;
+  return Answer(context, method, response, [registry, read, request](const RequestContext& ctx) {
+    return (registry->*read)(ctx, *request);
+  });
 }
 
 template <typename Response, typename ReadFn>

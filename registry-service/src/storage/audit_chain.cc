@@ -187,6 +187,33 @@ ChainVerifier::ChainVerifier(std::string key, int64_t head_revision, int64_t com
   }
 }
 
+absl::Status ChainVerifier::Expect(const ChainWitness& witness) {
+  const int64_t anchor_revision = result_.compact_revision - 1;
+  if (witness.revision < anchor_revision) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "revision ", witness.revision, " is compacted away (the log keeps revisions from ",
+        result_.compact_revision, "): its recorded chain value cannot be checked any more"));
+  }
+  witness_ = witness;
+  // The anchor stands for the last compacted revision.
+  if (witness.revision == anchor_revision && !broken()) {
+    CheckWitness(anchor_revision, previous_);
+  }
+  return absl::OkStatus();
+}
+
+void ChainVerifier::CheckWitness(int64_t revision, absl::string_view chain) {
+  if (!witness_.has_value() || witness_->revision != revision) return;
+  if (ConstantTimeEquals(chain, witness_->chain)) {
+    result_.witness_matched = true;
+    return;
+  }
+  Fail(Problem::kAltered, revision,
+       absl::StrCat("the chain value at revision ", revision, " is not the one recorded (",
+                    absl::BytesToHexString(witness_->chain).substr(0, 16),
+                    "...): the log up to this revision was rewritten or replaced"));
+}
+
 void ChainVerifier::Fail(Problem problem, int64_t revision, std::string message) {
   result_.problem = problem;
   result_.bad_revision = revision;
@@ -255,6 +282,8 @@ bool ChainVerifier::Add(int64_t revision, absl::string_view event_bytes,
          absl::StrCat("the key id recorded with revision ", revision, " was changed"));
     return false;
   }
+  CheckWitness(revision, *chain);
+  if (broken()) return false;
   previous_ = std::string(*chain);
   ++result_.entries_checked;
   if (result_.first_revision == 0) result_.first_revision = revision;
@@ -271,6 +300,12 @@ ChangeLogVerification ChainVerifier::Finish() {
                ? absl::StrCat("revision ", expected_, " (the head) is missing")
                : absl::StrCat("revisions ", expected_, " to ", result_.head_revision,
                               " (the head) are missing"));
+    } else if (witness_.has_value() && !result_.witness_matched) {
+      // Every retained revision verified, so the recorded one lies beyond the head.
+      Fail(Problem::kMissing, result_.head_revision + 1,
+           absl::StrCat("revision ", witness_->revision,
+                        ", whose chain value was recorded, is beyond the head revision (",
+                        result_.head_revision, "): changes after it were removed"));
     }
   }
   // The value at last_revision (or the anchor's), unless nothing could be trusted.

@@ -65,6 +65,10 @@ class ChainVerifier {
   ChainVerifier(std::string key, int64_t head_revision, int64_t compact_revision,
                 const Anchor& anchor);
 
+  // Also requires the chain value `witness.chain` at `witness.revision` (call before Add).
+  // FAILED_PRECONDITION if that revision is compacted away (below the anchor's).
+  [[nodiscard]] absl::Status Expect(const ChainWitness& witness);
+
   // One stored entry: its revision as stored, the event bytes, the chain value (nullopt: the
   // entry has none) and the key id. Returns false once the chain is broken (further entries
   // are ignored).
@@ -78,11 +82,14 @@ class ChainVerifier {
 
  private:
   void Fail(ChangeLogVerification::Problem problem, int64_t revision, std::string message);
+  // Compares the verified chain value of `revision` with the witness, if it is for `revision`.
+  void CheckWitness(int64_t revision, absl::string_view chain);
 
   const std::string key_;
   ChangeLogVerification result_;
   std::string previous_;  // The chain value the next entry links to.
   int64_t expected_;      // The revision the next entry must have.
+  std::optional<ChainWitness> witness_;
 };
 
 }  // namespace observer::registry

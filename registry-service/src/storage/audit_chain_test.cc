@@ -135,6 +135,37 @@ TEST(ChainVerifierTest, ProblemsAreReportedAtTheFirstBadEntry) {
   EXPECT_EQ(v.head_chain, Hex(entries[1].chain));
 }
 
+TEST(ChainVerifierTest, ARecordedChainValueMustBeFoundAtItsRevision) {
+  const std::vector<Entry> entries = Chain(5);
+  auto verify = [&](const ChainWitness& witness, int64_t head) {
+    ChainVerifier verifier(kKey, head, 1, {});
+    EXPECT_TRUE(verifier.Expect(witness).ok());
+    for (const Entry& e : entries) {
+      if (e.revision > head) break;
+      if (!verifier.Add(e.revision, e.event, e.chain, AuditKeyId(kKey))) break;
+    }
+    return verifier.Finish();
+  };
+  ChangeLogVerification v = verify({3, entries[2].chain}, 5);
+  EXPECT_EQ(v.problem, Problem::kNone) << v.message;
+  EXPECT_TRUE(v.witness_matched);
+  v = verify({3, entries[3].chain}, 5);
+  EXPECT_EQ(v.problem, Problem::kAltered);
+  EXPECT_EQ(v.bad_revision, 3);
+  EXPECT_EQ(v.last_revision, 2);
+  EXPECT_FALSE(v.witness_matched);
+  // The log ends before the recorded revision.
+  v = verify({5, entries[4].chain}, 4);
+  EXPECT_EQ(v.problem, Problem::kMissing);
+  EXPECT_EQ(v.bad_revision, 5);
+  // Below the anchor: compacted away, cannot be checked.
+  ChainVerifier compacted(
+      kKey, 5, 4, {entries[2].chain, AuditKeyId(kKey), AnchorMac(kKey, 3, entries[2].chain)});
+  EXPECT_EQ(compacted.Expect({2, entries[1].chain}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(compacted.Expect({3, entries[2].chain}).ok());
+  EXPECT_TRUE(compacted.Finish().witness_matched);
+}
+
 TEST(ChainVerifierTest, AnEditedKeyIdIsAltered) {
   const std::vector<Entry> entries = Chain(3);
   ChainVerifier verifier(kKey, 3, 1, {});

@@ -954,7 +954,8 @@ absl::StatusOr<std::unique_ptr<SnapshotReader>> SqliteStore::OpenSnapshot() {
   return std::unique_ptr<SnapshotReader>(new Snapshot(std::move(db), *head));
 }
 
-absl::StatusOr<ChangeLogVerification> SqliteStore::VerifyChangeLog() {
+absl::StatusOr<ChangeLogVerification> SqliteStore::VerifyChangeLog(
+    const std::optional<ChainWitness>& witness) {
   return InReadTxn<ChangeLogVerification>(
       [&](sqlite::Connection& db, int64_t head) -> absl::StatusOr<ChangeLogVerification> {
         ASSIGN_OR_RETURN(auto state, db.Prepare("SELECT compact_revision, chain_anchor, "
@@ -965,6 +966,7 @@ absl::StatusOr<ChangeLogVerification> SqliteStore::VerifyChangeLog() {
         ChainVerifier::Anchor anchor{std::string(state.Blob(1)), state.Text(2),
                                      std::string(state.Blob(3))};
         ChainVerifier verifier(options_.audit_key, head, compact, anchor);
+        if (witness.has_value()) RETURN_IF_ERROR(verifier.Expect(*witness));
         // One pass over the whole table, in revision order: an entry left below the
         // compaction point is found too.
         ASSIGN_OR_RETURN(auto changes, db.Prepare("SELECT revision, event, chain, key_id FROM "

@@ -66,7 +66,8 @@ class SqliteStore final : public Store {
                                                            int64_t max_bytes) override;
   void CompactAsync(int64_t keep_from, WriteDone done) override;
   absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshot() override;
-  absl::StatusOr<ChangeLogVerification> VerifyChangeLog() override;
+  absl::StatusOr<ChangeLogVerification> VerifyChangeLog(
+      const std::optional<ChainWitness>& witness) override;
 
   // The id of the key the newest stored change (else the compaction anchor) was chained with,
   // as found at open; empty for a store without changes. When it differs from the id of

@@ -87,10 +87,17 @@ struct ChangeLogVerification {
   int64_t head_revision = 0;
   int64_t compact_revision = 1;
   Problem problem = Problem::kNone;
-  int64_t bad_revision = 0;  // Where the problem is.
-  std::string message;       // What it is.
-  std::string key_id;        // Of the key that verified (AuditKeyId).
-  std::string head_chain;    // Hex chain value at last_revision (or of the anchor).
+  int64_t bad_revision = 0;      // Where the problem is.
+  std::string message;           // What it is.
+  std::string key_id;            // Of the key that verified (AuditKeyId).
+  std::string head_chain;        // Hex chain value at last_revision (or of the anchor).
+  bool witness_matched = false;  // The ChainWitness given was found at its revision.
+};
+
+// A chain value recorded outside the store at some revision (an earlier check's head_chain).
+struct ChainWitness {
+  int64_t revision = 0;
+  std::string chain;  // 32 raw bytes.
 };
 
 // The write side of one request inside a group-committed transaction. Everything a request
@@ -201,9 +208,12 @@ class Store {
   virtual absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenSnapshot() = 0;
 
   // Checks the hash chain of the change log (audit_chain.h) with the store's audit key, from
-  // the compaction anchor to the head, in one read transaction. A broken chain is a result
-  // (`problem`), not an error; errors are for a store that cannot be read.
-  virtual absl::StatusOr<ChangeLogVerification> VerifyChangeLog() = 0;
+  // the compaction anchor to the head, in one read transaction; with a `witness`, also that
+  // the log holds that chain value at that revision (FAILED_PRECONDITION if the revision is
+  // compacted away). A broken chain is a result (`problem`), not an error; errors are for a
+  // store that cannot be read.
+  virtual absl::StatusOr<ChangeLogVerification> VerifyChangeLog(
+      const std::optional<ChainWitness>& witness) = 0;
 };
 
 }  // namespace observer::registry

@@ -1191,8 +1191,9 @@ TEST_P(StoreConformanceTest, ReopenedEmptyStoreStartsAtRevisionOne) {
 
 using Problem = ChangeLogVerification::Problem;
 
-ChangeLogVerification Verify(Store& store) {
-  absl::StatusOr<ChangeLogVerification> result = store.VerifyChangeLog();
+ChangeLogVerification Verify(Store& store,
+                             const std::optional<ChainWitness>& witness = std::nullopt) {
+  absl::StatusOr<ChangeLogVerification> result = store.VerifyChangeLog(witness);
   EXPECT_TRUE(result.ok()) << result.status();
   return result.value_or(ChangeLogVerification{});
 }
@@ -1263,6 +1264,16 @@ TEST_P(StoreConformanceTest, ChangeLogVerifiesThroughGroupsRollbacksCompactionAn
   EXPECT_EQ(v.head_chain, chain_at_43);
   Touch();
   ExpectVerified(Verify(store()), 44, 44);
+
+  // A chain value recorded earlier is found at its revision, the anchor's included; one of a
+  // revision compacted away cannot be checked.
+  const std::string raw_43 = absl::HexStringToBytes(chain_at_43);
+  EXPECT_TRUE(Verify(store(), ChainWitness{43, raw_43}).witness_matched);
+  EXPECT_EQ(store().VerifyChangeLog(ChainWitness{42, raw_43}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v = Verify(store(), ChainWitness{44, raw_43});
+  EXPECT_EQ(v.problem, Problem::kAltered);
+  EXPECT_EQ(v.bad_revision, 44);
 
   // Reopening continues the chain where it was.
   const std::string chain_at_44 = Verify(store()).head_chain;
@@ -1675,6 +1686,52 @@ TEST_F(ChangeLogTamperTest, AForgedCompactionIsAltered) {
   EXPECT_EQ(v.problem, Problem::kAltered) << v.message;
   EXPECT_EQ(v.bad_revision, 6);
   EXPECT_THAT(v.message, HasSubstr("compaction anchor"));
+}
+
+// Someone with the key as well as the file can re-chain an edited log, and can cut changes off
+// its end: a chain value recorded outside the store finds both.
+TEST_F(ChangeLogTamperTest, ARecordedChainValueFindsARewrittenOrTruncatedLog) {
+  ChainWitness witness{8, ""};
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->Compact(3));
+    {
+      RawDb raw(path_);
+      witness.chain =
+          absl::HexStringToBytes(raw.Text("SELECT hex(chain) FROM changes WHERE "
+                                          "revision = 8"));
+    }
+    const ChangeLogVerification v = Verify(**store, witness);
+    EXPECT_EQ(v.problem, Problem::kNone) << v.message;
+    EXPECT_TRUE(v.witness_matched);
+  }
+  {
+    // The last three changes cut off, the head lowered to match: the chain alone is intact.
+    RawDb raw(path_);
+    ASSERT_EQ(raw.Exec("DELETE FROM changes WHERE revision > 7; "
+                       "UPDATE store_state SET head_revision = 7"),
+              SQLITE_OK);
+  }
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = Open();
+    ASSERT_OK(store);
+    ExpectVerified(Verify(**store), 3, 7);
+    const ChangeLogVerification v = Verify(**store, witness);
+    EXPECT_EQ(v.problem, Problem::kMissing) << v.message;
+    EXPECT_EQ(v.bad_revision, 8);
+    EXPECT_THAT(v.message, HasSubstr("beyond the head revision (7)"));
+    // Another revision 8 chained with the key (as by someone holding it): the chain verifies,
+    // the recorded value does not match.
+    ASSERT_OK((*store)->Write([](WriteTxn& txn) -> absl::Status {
+      return txn.AppendChange(Event(txn.NextRevision(), "elections/again-8"));
+    }));
+    ExpectVerified(Verify(**store), 3, 8);
+    const ChangeLogVerification rewritten = Verify(**store, witness);
+    EXPECT_EQ(rewritten.problem, Problem::kAltered) << rewritten.message;
+    EXPECT_EQ(rewritten.bad_revision, 8);
+    EXPECT_THAT(rewritten.message, HasSubstr("not the one recorded"));
+  }
 }
 
 TEST_F(ChangeLogTamperTest, ALoweredHeadRevisionIsReported) {
