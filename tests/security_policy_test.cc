@@ -700,6 +700,19 @@ TEST_F(SecurityPolicyTest, FloodingIdentityIsThrottledOthersAreNot) {
   EXPECT_EQ(ok + refused, 60);
   ASSERT_GT(refused, 0);
 
+  // A call served after the last refusal may have taken the token that refusal announced (on a
+  // slow machine calls are far enough apart for tokens to come back): take the delay of a fresh
+  // refusal.
+  for (int k = 0; k < 50; ++k) {
+    absl::StatusOr<rv1::GetElectionResponse> r = flood.GetElection(get);
+    if (r.ok()) {
+      ++ok;
+      continue;
+    }
+    ++refused;
+    last_delay = GetErrorDetails(r.status()).retry_delay.value_or(absl::Seconds(1));
+    break;
+  }
   absl::SleepFor(last_delay + absl::Milliseconds(5));
   EXPECT_OK(flood.GetElection(get)) << "after the advertised retry delay (" << last_delay << ")";
   EXPECT_EQ(Denied(registry, "GetElection", "rate_limit"), refused);
