@@ -20,19 +20,29 @@ namespace {
 // Struct is not used: its inline map accessors break under -fsanitize=thread against Debian's
 // uninstrumented libprotobuf.)
 struct JsonValue {
+  // An object's member. (Not std::pair<std::string, JsonValue>: a pair of an incomplete type
+  // is undefined, and clang with libstdc++ rejects it.)
+  struct Member;
   enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
   Kind kind = Kind::kNull;
   std::string text;  // A string's contents, or a number or literal as written.
   std::vector<JsonValue> elements;
-  std::vector<std::pair<std::string, JsonValue>> members;
+  std::vector<Member> members;
 
-  const JsonValue* Find(absl::string_view key) const {
-    for (const auto& [name, value] : members) {
-      if (name == key) return &value;
-    }
-    return nullptr;
-  }
+  const JsonValue* Find(absl::string_view key) const;
 };
+
+struct JsonValue::Member {
+  std::string name;
+  JsonValue value;
+};
+
+const JsonValue* JsonValue::Find(absl::string_view key) const {
+  for (const auto& [name, value] : members) {
+    if (name == key) return &value;
+  }
+  return nullptr;
+}
 
 // A strict RFC 8259 parser.
 class JsonParser {
@@ -122,7 +132,7 @@ class JsonParser {
       SkipWhitespace();
       JsonValue member;
       if (!ParseValue(&member, depth + 1)) return false;
-      value->members.emplace_back(std::move(name), std::move(member));
+      value->members.push_back({std::move(name), std::move(member)});
       SkipWhitespace();
       if (Consume('}')) return true;
       if (!Consume(',')) return Fail("expected ',' or '}'");

@@ -28,8 +28,9 @@ build_packages=(
 )
 # Only the google/rpc .proto files are needed from this one, not the Go toolchain it recommends.
 build_no_recommends=(golang-github-gogo-googleapis-dev)
-# Running and testing, on top of the build packages.
-test_packages=(sqlite3 python3 openssl systemd)
+# Running and testing, on top of the build packages. clang and libclang-rt-14-dev (libFuzzer
+# and the sanitizer runtimes) build and run the fuzz targets (tests/fuzz, OBSERVER_FUZZ).
+test_packages=(sqlite3 python3 openssl systemd clang libclang-rt-14-dev)
 # prometheus brings promtool, for the metrics and alert-rule tests; docker-compose (1.29, about
 # 5 MB without the Docker engine it recommends) validates deploy/docker/compose.yaml.
 test_no_recommends=(prometheus docker-compose)

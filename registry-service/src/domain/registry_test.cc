@@ -1314,6 +1314,33 @@ TEST_F(RegistryTest, UpdatesObserversWithFieldMaskAndEtag) {
   ASSERT_OK(Call(&Registry::UpdateObserver, own));
 }
 
+// Found by fuzz_update_mask (tests/fuzz/corpus/fuzz_update_mask/crash-unknown-field-outside-mask):
+// the patch's unknown fields were merged into the stored record whatever the mask named.
+TEST_F(RegistryTest, UpdateObserverStoresNoUnknownFieldsOfThePatch) {
+  CreateBasics();
+  const v1::Observer o = Create(NewObserver("U1"));
+
+  v1::UpdateObserverRequest update;
+  update.mutable_observer()->set_name(o.name());
+  update.mutable_observer()->set_test(true);
+  // given_names (field 2) with another wire type, and a field this server does not know.
+  v1::Observer* patch = update.mutable_observer();
+  patch->GetReflection()->MutableUnknownFields(patch)->AddVarint(2, 0);
+  patch->GetReflection()->MutableUnknownFields(patch)->AddLengthDelimited(99, "from a newer one");
+  update.mutable_update_mask()->add_paths("test");
+  absl::StatusOr<v1::UpdateObserverResponse> updated = Call(&Registry::UpdateObserver, update);
+  ASSERT_OK(updated);
+
+  auto unknown = [](const v1::Observer& x) {
+    return x.GetReflection()->GetUnknownFields(x).field_count();
+  };
+  const v1::Observer stored = Get(o.name());
+  EXPECT_TRUE(stored.test());
+  EXPECT_EQ(unknown(stored), 0);
+  EXPECT_EQ(unknown(updated->observer()), 0);
+  EXPECT_EQ(stored.given_names(), o.given_names());
+}
+
 TEST_F(RegistryTest, RequestIdMakesWritesIdempotent) {
   CreateBasics();
   v1::CreateObserverRequest req = ObserverRequest(NewObserver("I1"));
