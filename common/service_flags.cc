@@ -93,6 +93,9 @@ std::unique_ptr<Authorizer> AuthorizerFromFlags(const TransportSecurity& securit
   if (options.rate_limit < 0 || options.rate_limit_burst < 1) {
     ExitWithUsageError("--rate-limit must be at least 0 and --rate-limit-burst at least 1");
   }
+  // Plaintext loopback without a policy has no identities to limit (every caller is the same
+  // nobody, e.g. the quick start's loader): no per-identity limit there.
+  if (security.insecure_loopback && options.policy_path.empty()) options.rate_limit = 0;
   absl::StatusOr<std::unique_ptr<Authorizer>> authorizer = Authorizer::Create(options);
   if (!authorizer.ok()) {
     ExitWithUsageError(absl::StrCat("--authz-policy: ", authorizer.status().message()));

@@ -272,6 +272,14 @@ class SecurityPolicyTest : public ::testing::Test {
 
   std::string PolicyPath() const { return dir_.Join("policy.json"); }
 
+  // A policy that allows every call: the rate limit applies to named callers only when there is
+  // a policy (plaintext loopback without one has no identities to limit).
+  std::string OpenPolicy() const {
+    const std::string path = dir_.Join("open-policy.json");
+    WriteFileAtomically(path, R"({"name": "open", "allow_rules": [{"name": "everyone"}]})");
+    return path;
+  }
+
   TempDir dir_;
   std::unique_ptr<RegistryProcess> registry_;
   std::unique_ptr<StatsProcess> stats_;
@@ -657,7 +665,8 @@ TEST_F(SecurityPolicyTest, DeniedCallIsRefusedLoggedAndCounted) {
 TEST_F(SecurityPolicyTest, FloodingIdentityIsThrottledOthersAreNot) {
   constexpr double kRate = 5;
   constexpr int kBurst = 10;
-  RegistryProcess& registry = StartRegistry({"--rate-limit", "5", "--rate-limit-burst", "10"});
+  RegistryProcess& registry = StartRegistry(
+      {"--rate-limit", "5", "--rate-limit-burst", "10", "--authz-policy", OpenPolicy()});
   RegistryClient setup(ChannelAs(registry, "setup"));
   RegistryClient flood(ChannelAs(registry, "flood"));
   RegistryClient quiet(ChannelAs(registry, "quiet"));
@@ -723,7 +732,8 @@ TEST_F(SecurityPolicyTest, FloodingIdentityIsThrottledOthersAreNot) {
 TEST_F(SecurityPolicyTest, StatsServiceThrottlesPerIdentityToo) {
   StartRegistry({});
   MUST(RegistryClient(registry_->channel()).CreateElection(FutureElection("stats-limited")));
-  StatsProcess& stats = StartStats({"--rate-limit", "2", "--rate-limit-burst", "3"});
+  StatsProcess& stats =
+      StartStats({"--rate-limit", "2", "--rate-limit-burst", "3", "--authz-policy", OpenPolicy()});
   StatsClient flood(ChannelAs(stats, "flood"));
   StatsClient quiet(ChannelAs(stats, "quiet"));
   sv1::GetSummaryRequest summary;
