@@ -17,6 +17,8 @@ namespace observer {
 namespace {
 
 constexpr absl::Duration kPolicyCheckInterval = absl::Seconds(2);
+// How long a call refused for overload is told to wait before it tries again.
+constexpr absl::Duration kOverloadRetryDelay = absl::Milliseconds(100);
 
 }  // namespace
 
@@ -92,6 +94,7 @@ Authorizer::Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPol
                        PolicyFileVersion policy_version)
     : options_(std::move(options)),
       known_methods_(ObserverServiceMethods()),
+      streaming_methods_(ObserverServiceMethods(/*streaming_only=*/true)),
       limiter_(options_.rate_limit, options_.rate_limit_burst),
       policy_(std::move(policy)),
       loaded_version_(policy_version),
@@ -101,7 +104,8 @@ Authorizer::Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPol
                    .Name("grpc_server_denied_total")
                    .Help(
                        "Calls refused before the handler ran, by why: policy (the caller may "
-                       "not call the method) or rate_limit (the caller's rate limit)")
+                       "not call the method), rate_limit (the caller's rate limit) or overload "
+                       "(--max-in-flight calls in progress)")
                    .Register(*options_.metrics);
   }
 }
@@ -177,6 +181,20 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
     }
     caller.roles = std::move(decision.roles);
     caller.sending_body = std::move(decision.sending_body);
+  }
+  if (options_.max_in_flight > 0 && std::find(streaming_methods_.begin(), streaming_methods_.end(),
+                                              full_method) == streaming_methods_.end()) {
+    if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
+      in_flight_.fetch_sub(1);
+      CountDenied(full_method, "overload");
+      return WithRetryDelay(
+          MakeError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
+                    absl::StrCat("the server is at its limit of ", options_.max_in_flight,
+                                 " calls in progress (--max-in-flight): retry in ",
+                                 absl::FormatDuration(kOverloadRetryDelay))),
+          kOverloadRetryDelay);
+    }
+    caller.in_flight = std::make_shared<const InFlightSlot>(in_flight_);
   }
   return caller;
 }

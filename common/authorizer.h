@@ -12,6 +12,8 @@
 #include <prometheus/registry.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,12 +27,27 @@
 
 namespace observer {
 
+// One unary call counted against --max-in-flight until the last copy of its Caller is gone.
+class InFlightSlot {
+ public:
+  explicit InFlightSlot(std::atomic<int64_t>& count) : count_(count) {}
+  ~InFlightSlot() { count_.fetch_sub(1); }
+  InFlightSlot(const InFlightSlot&) = delete;
+  InFlightSlot& operator=(const InFlightSlot&) = delete;
+
+ private:
+  std::atomic<int64_t>& count_;
+};
+
 // The caller of one call, as admitted.
 struct Caller {
   std::string identity;            // Empty if the caller has none.
   std::vector<std::string> roles;  // From the policy.
   std::string sending_body;        // A submitter's sending body (organisations/x, states/XX).
   bool every_role = false;         // No policy (--insecure-loopback without --authz-policy).
+  // A unary call's place among the calls in progress: keep a copy of the Caller until the call
+  // is answered (null for streaming calls, and without a limit).
+  std::shared_ptr<const InFlightSlot> in_flight;
 
   bool Has(absl::string_view role) const;
 };
@@ -44,6 +61,9 @@ struct AuthorizerOptions {
   // Calls a second and burst per identity; rate <= 0: no limit.
   double rate_limit = 0;
   double rate_limit_burst = 0;
+  // Unary calls in progress at once, over all callers (--max-in-flight); more are refused with
+  // RESOURCE_EXHAUSTED/OVERLOADED and a RetryInfo. 0: no limit.
+  int64_t max_in_flight = 0;
   // Counts denied and throttled calls (grpc_server_denied_total); may be null.
   prometheus::Registry* metrics = nullptr;
 };
@@ -64,8 +84,10 @@ class Authorizer {
 
   // Admits a call to `full_method` ("/package.Service/Method"): the Caller, or
   // PERMISSION_DENIED (the policy does not allow it; no detail about the policy) or
-  // RESOURCE_EXHAUSTED with a RetryInfo (the identity's rate limit). The policy file is
-  // re-read when it changes; an invalid new version is logged and the old one kept.
+  // RESOURCE_EXHAUSTED with a RetryInfo (the identity's rate limit, reason RATE_LIMITED; or,
+  // for a unary call, --max-in-flight calls in progress already, reason OVERLOADED). The
+  // policy file is re-read when it changes; an invalid new version is logged and the old one
+  // kept.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
                                    absl::string_view full_method);
 
@@ -77,7 +99,9 @@ class Authorizer {
 
   const AuthorizerOptions options_;
   const std::vector<std::string> known_methods_;
+  const std::vector<std::string> streaming_methods_;  // Not counted as in flight.
   RateLimiter limiter_;
+  std::atomic<int64_t> in_flight_{0};
   prometheus::Family<prometheus::Counter>* denied_ = nullptr;
 
   std::mutex mu_;

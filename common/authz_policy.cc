@@ -171,7 +171,7 @@ bool MatchesPattern(absl::string_view pattern, absl::string_view value) {
   return pattern == value;
 }
 
-std::vector<std::string> ObserverServiceMethods() {
+std::vector<std::string> ObserverServiceMethods(bool streaming_only) {
   std::vector<std::string> methods;
   // Naming a message of each file links the file (and its services) into the binary.
   for (const google::protobuf::FileDescriptor* fd :
@@ -180,6 +180,7 @@ std::vector<std::string> ObserverServiceMethods() {
     for (int s = 0; s < fd->service_count(); ++s) {
       const google::protobuf::ServiceDescriptor* service = fd->service(s);
       for (int m = 0; m < service->method_count(); ++m) {
+        if (streaming_only && !service->method(m)->server_streaming()) continue;
         methods.push_back(absl::StrCat("/", service->full_name(), "/", service->method(m)->name()));
       }
     }

@@ -27,8 +27,8 @@ inline constexpr absl::string_view kStatsSubscriber = "stats-subscriber";
 bool MatchesPattern(absl::string_view pattern, absl::string_view value);
 
 // Every method of the observer.* gRPC services linked into this binary, as
-// "/package.Service/Method".
-std::vector<std::string> ObserverServiceMethods();
+// "/package.Service/Method"; with `streaming_only`, only those that stream their responses.
+std::vector<std::string> ObserverServiceMethods(bool streaming_only = false);
 
 struct AuthzDecision {
   bool allowed = false;

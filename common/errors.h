@@ -47,6 +47,8 @@ inline constexpr absl::string_view kRevisionNotApplied = "REVISION_NOT_APPLIED";
 inline constexpr absl::string_view kPermissionDenied = "PERMISSION_DENIED";
 // Both services: the caller made more calls than its rate limit allows; see RetryInfo.
 inline constexpr absl::string_view kRateLimited = "RATE_LIMITED";
+// Both services: --max-in-flight calls are in progress already; see RetryInfo.
+inline constexpr absl::string_view kOverloaded = "OVERLOADED";
 }  // namespace reason
 
 struct FieldViolation {

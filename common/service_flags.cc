@@ -1,12 +1,16 @@
 #include "common/service_flags.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/config.h"
+#include "common/failpoint.h"
 #include "common/log.h"
 
 ABSL_FLAG(absl::Duration, drain_period, absl::Seconds(1),
@@ -33,6 +37,9 @@ ABSL_FLAG(std::string, authz_policy, "",
           "Authorization policy file (JSON; required with TLS; re-read when it changes)");
 ABSL_FLAG(double, rate_limit, 200, "Calls a second allowed per caller identity (0: no limit)");
 ABSL_FLAG(double, rate_limit_burst, 400, "Calls a caller identity may make at once");
+ABSL_FLAG(int64_t, max_in_flight, 1000,
+          "Unary calls in progress at once, over all callers; more are refused with "
+          "RESOURCE_EXHAUSTED (OVERLOADED) and a retry delay (0: no limit)");
 
 namespace observer {
 
@@ -42,6 +49,21 @@ void ApplyLogLevelFlag() {
     ExitWithUsageError("--log-level: use debug, info, warning or error");
   }
   SetLogLevel(level);
+}
+
+void ArmFailpointsFromEnvironment() {
+  const char* spec = std::getenv("OBSERVER_FAILPOINTS");
+  if (spec == nullptr || *spec == '\0') return;
+  if (!failpoint::Enabled()) {
+    LogWarning("OBSERVER_FAILPOINTS is set, but this build has no failpoints: ignored");
+    return;
+  }
+  std::vector<std::string> armed;
+  if (absl::Status s = failpoint::ArmFromEnvironment(&armed); !s.ok()) {
+    ExitWithUsageError(absl::StrCat("OBSERVER_FAILPOINTS: ", s.message()));
+  }
+  LogWarning("failpoints armed: this process will crash or stall on purpose",
+             {{"failpoints", absl::StrJoin(armed, ";")}});
 }
 
 TransportSecurity TransportSecurityFromFlags(const std::string& listen) {
@@ -86,6 +108,7 @@ std::unique_ptr<Authorizer> AuthorizerFromFlags(const TransportSecurity& securit
   options.policy_path = absl::GetFlag(FLAGS_authz_policy);
   options.rate_limit = absl::GetFlag(FLAGS_rate_limit);
   options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
+  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   options.metrics = &metrics.registry();
   if (!security.insecure_loopback && options.policy_path.empty()) {
     ExitWithUsageError("--authz-policy is required with TLS: without it every call is denied");
@@ -93,6 +116,7 @@ std::unique_ptr<Authorizer> AuthorizerFromFlags(const TransportSecurity& securit
   if (options.rate_limit < 0 || options.rate_limit_burst < 1) {
     ExitWithUsageError("--rate-limit must be at least 0 and --rate-limit-burst at least 1");
   }
+  if (options.max_in_flight < 0) ExitWithUsageError("--max-in-flight must be at least 0");
   // Plaintext loopback without a policy has no identities to limit (every caller is the same
   // nobody, e.g. the quick start's loader): no per-identity limit there.
   if (security.insecure_loopback && options.policy_path.empty()) options.rate_limit = 0;

@@ -26,6 +26,11 @@ struct TransportSecurity {
   bool insecure_loopback = false;
   TlsFiles tls;  // Unset with insecure_loopback.
 };
+// Arms the failpoints named in $OBSERVER_FAILPOINTS (common/failpoint.h), with a warning
+// naming them; exits 2 naming a malformed term. In a build without failpoints the variable is
+// ignored, with a warning saying so.
+void ArmFailpointsFromEnvironment();
+
 TransportSecurity TransportSecurityFromFlags(const std::string& listen);
 
 // The admission of calls: --authz-policy (required with TLS; optional with

@@ -18,7 +18,7 @@ stats_listen="${STATS_LISTEN:-127.0.0.1:50052}"
 state_dir="${OBSERVER_STATE_DIR:-./.observer-state}"
 
 bash scripts/deps.sh
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DOBSERVER_FAILPOINTS=OFF
 cmake --build "$build_dir" -j "$jobs" --target registry-service stats-service \
   observer-load-example observerctl
 

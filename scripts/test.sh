@@ -2,17 +2,18 @@
 # Installs what is missing, builds everything and runs every test, then builds the fuzz
 # targets (tests/fuzz) with clang in a second build directory and runs each for a short,
 # bounded time. Exits non-zero if either ctest failed.
-#   OBSERVER_BUILD_DIR  build directory (default: build); the fuzz build is "$dir-fuzz"
+#   OBSERVER_BUILD_DIR  build directory (default: build-test, with the failpoints compiled in;
+#                       the quick start's build has none); the fuzz build is "$dir-fuzz"
 #   OBSERVER_JOBS       parallel build jobs (default: number of CPUs)
 #   OBSERVER_FUZZ       0 skips the fuzz step (default: 1)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-build_dir="${OBSERVER_BUILD_DIR:-build}"
+build_dir="${OBSERVER_BUILD_DIR:-build-test}"
 jobs="${OBSERVER_JOBS:-$(nproc)}"
 
 bash scripts/deps.sh
-cmake -S . -B "$build_dir"
+cmake -S . -B "$build_dir" -DOBSERVER_FAILPOINTS=ON
 cmake --build "$build_dir" -j "$jobs"
 status=0
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" || status=$?

@@ -41,6 +41,7 @@
 #include "common/errors.h"
 #include "tests/harness/builders.h"
 #include "tests/harness/example_data.h"
+#include "tests/harness/recount.h"
 #include "tests/harness/registry_client.h"
 #include "tests/harness/registry_process.h"
 #include "tests/harness/stats_client.h"
@@ -68,24 +69,6 @@ constexpr char kSyncedLine[] = "\"msg\":\"synced with the registry\"";
 // ---------------------------------------------------------------------------------------------
 // Requests and answers.
 
-sv1::GetSummaryRequest SummaryRequest(const std::string& election, int64_t min_revision = 0) {
-  sv1::GetSummaryRequest req;
-  req.set_election(election);
-  req.set_min_revision(min_revision);
-  return req;
-}
-
-sv1::GetBreakdownRequest BreakdownRequest(const std::string& election, sv1::Dimension dimension,
-                                          int64_t min_revision = 0,
-                                          const std::string& region_scheme = "") {
-  sv1::GetBreakdownRequest req;
-  req.set_election(election);
-  req.set_dimension(dimension);
-  req.set_min_revision(min_revision);
-  req.set_region_scheme(region_scheme);
-  return req;
-}
-
 sv1::Summary MakeSummary(const std::string& election, int64_t observers, int64_t org_observers,
                          int64_t organisations, int64_t state_observers, int64_t states) {
   sv1::Summary s;
@@ -98,48 +81,11 @@ sv1::Summary MakeSummary(const std::string& election, int64_t observers, int64_t
   return s;
 }
 
-std::string Describe(const sv1::Summary& s) {
-  return absl::StrCat(s.observers(), " observers: ", s.organisation_observers(), " from ",
-                      s.organisations(), " organisations, ", s.state_observers(), " from ",
-                      s.states(), " states");
-}
-
-// key → count of a breakdown; a repeated key is a failure.
-std::map<std::string, int64_t> RowCounts(const sv1::Breakdown& b) {
-  std::map<std::string, int64_t> counts;
-  for (const sv1::BreakdownRow& row : b.rows()) {
-    EXPECT_TRUE(counts.emplace(row.key(), row.count()).second) << "key " << row.key() << " twice";
-  }
-  return counts;
-}
-
 const sv1::BreakdownRow* FindRow(const sv1::Breakdown& b, const std::string& key) {
   for (const sv1::BreakdownRow& row : b.rows()) {
     if (row.key() == key) return &row;
   }
   return nullptr;
-}
-
-// Consistency every breakdown must have: total = sum of the rows, rows by count (largest
-// first, ties by key), shares = count / total.
-void CheckBreakdownShape(const sv1::Breakdown& b) {
-  SCOPED_TRACE(b.DebugString());
-  int64_t sum = 0;
-  for (int i = 0; i < b.rows_size(); ++i) {
-    sum += b.rows(i).count();
-    if (b.total() > 0) {
-      EXPECT_NEAR(b.rows(i).share(),
-                  static_cast<double>(b.rows(i).count()) / static_cast<double>(b.total()), 1e-9);
-    }
-    if (i > 0) {
-      const auto& prev = b.rows(i - 1);
-      const auto& row = b.rows(i);
-      EXPECT_TRUE(prev.count() > row.count() ||
-                  (prev.count() == row.count() && prev.key() < row.key()))
-          << "rows " << i - 1 << " and " << i << " out of order";
-    }
-  }
-  EXPECT_EQ(sum, b.total());
 }
 
 // The NOT_FOUND / INVALID_ARGUMENT answers of the stats API name the field in a BadRequest.
@@ -153,93 +99,6 @@ MATCHER_P2(IsErrorNaming, code, field,
     if (v.field == std::string(field)) return true;
   }
   return false;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The exact figures, recounted from the registry's records.
-
-struct Recount {
-  int64_t revision = 0;  // The registry's head when counted (no writes in between).
-  sv1::Summary summary;
-  std::map<std::string, int64_t> by_organisation;
-  std::map<std::string, int64_t> by_state;
-};
-
-// Lists every observer of `election` page by page (a small page size, so that several pages
-// are read) and counts the accredited, non-test ones as the stats default filter does. Must be
-// called while nobody writes: the head revision is read before and after and must not move.
-Recount RecountFromRegistry(RegistryClient& client, const std::string& election) {
-  Recount r;
-  r.revision = MUST(client.HeadRevision());
-  std::vector<rv1::Observer> observers;
-  rv1::ListObserversRequest req;
-  req.set_parent(election);
-  req.set_page_size(37);
-  std::set<std::string> names;
-  for (int pages = 0;; ++pages) {
-    if (pages > 10000) throw TestFailure("ListObservers: too many pages");
-    rv1::ListObserversResponse resp = MUST(client.ListObservers(req));
-    for (const rv1::Observer& o : resp.observers()) {
-      if (!names.insert(o.name()).second) {
-        throw TestFailure(absl::StrCat("ListObservers returned ", o.name(), " twice"));
-      }
-      observers.push_back(o);
-    }
-    if (resp.next_page_token().empty()) break;
-    req.set_page_token(resp.next_page_token());
-  }
-  const int64_t after = MUST(client.HeadRevision());
-  if (after != r.revision) {
-    throw TestFailure(absl::StrCat("the registry was written to during the recount (head ",
-                                   r.revision, " → ", after, ")"));
-  }
-  r.summary.set_election(election);
-  for (const rv1::Observer& o : observers) {
-    if (o.status() != rv1::OBSERVER_STATUS_ACCREDITED || o.test()) continue;
-    r.summary.set_observers(r.summary.observers() + 1);
-    if (o.sending_body().has_organisation()) {
-      std::string code = o.sending_body().organisation();
-      code = code.substr(code.find('/') + 1);
-      ++r.by_organisation[code];
-      r.summary.set_organisation_observers(r.summary.organisation_observers() + 1);
-    } else if (o.sending_body().has_state()) {
-      ++r.by_state[o.sending_body().state()];
-      r.summary.set_state_observers(r.summary.state_observers() + 1);
-    }
-  }
-  r.summary.set_organisations(static_cast<int64_t>(r.by_organisation.size()));
-  r.summary.set_states(static_cast<int64_t>(r.by_state.size()));
-  return r;
-}
-
-// The stats answers at (at least) the recount's revision equal the recount: the summary and the
-// ORGANISATION and SENDING_STATE breakdowns.
-void ExpectStatsEqualRecount(StatsClient& stats, const Recount& expected,
-                             absl::Duration timeout = absl::Seconds(20)) {
-  const std::string& election = expected.summary.election();
-  SCOPED_TRACE(
-      absl::StrCat("recount at revision ", expected.revision, ": ", Describe(expected.summary)));
-  ASSERT_OK_AND_ASSIGN(sv1::GetSummaryResponse summary,
-                       stats.GetSummary(SummaryRequest(election, expected.revision), timeout));
-  EXPECT_GE(summary.revision(), expected.revision);
-  std::string diff;
-  EXPECT_TRUE(ProtoEquals(summary.summary(), expected.summary, &diff))
-      << "stats: " << Describe(summary.summary()) << "\n"
-      << diff;
-  ASSERT_OK_AND_ASSIGN(
-      sv1::GetBreakdownResponse orgs,
-      stats.GetBreakdown(BreakdownRequest(election, sv1::DIMENSION_ORGANISATION, expected.revision),
-                         timeout));
-  EXPECT_GE(orgs.revision(), expected.revision);
-  EXPECT_EQ(RowCounts(orgs.breakdown()), expected.by_organisation);
-  CheckBreakdownShape(orgs.breakdown());
-  ASSERT_OK_AND_ASSIGN(
-      sv1::GetBreakdownResponse states,
-      stats.GetBreakdown(
-          BreakdownRequest(election, sv1::DIMENSION_SENDING_STATE, expected.revision), timeout));
-  EXPECT_GE(states.revision(), expected.revision);
-  EXPECT_EQ(RowCounts(states.breakdown()), expected.by_state);
-  CheckBreakdownShape(states.breakdown());
 }
 
 // ---------------------------------------------------------------------------------------------

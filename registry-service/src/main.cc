@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "REGISTRY", kUsage);
   observer::ApplyLogLevelFlag();
+  observer::ArmFailpointsFromEnvironment();
   observer::LogStartupConfig("registry");
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);

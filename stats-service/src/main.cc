@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   observer::BlockTerminationSignals();
   observer::ParseFlagsWithEnv(argc, argv, "STATS", kUsage);
   observer::ApplyLogLevelFlag();
+  observer::ArmFailpointsFromEnvironment();
   observer::LogStartupConfig("stats");
   const std::string listen = absl::GetFlag(FLAGS_listen);
   observer::RequireAddressFlag("listen", listen);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/failpoint.h"
 #include "common/status_macros.h"
 #include "registry-service/src/storage/audit_chain.h"
 
@@ -635,6 +636,7 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     if (status.ok()) {
       const Txn::Mark mark = txn.mark();
       status = p->fn(txn);
+      OBSERVER_FAILPOINT("registry-after-apply");
       if (status.ok() && !txn.complete()) {
         status = absl::InternalError("a write allocated a revision without recording its change");
       }
@@ -659,6 +661,7 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     auto stmt = db.Prepare("UPDATE store_state SET head_revision = ?1");
     commit = stmt.ok() ? stmt->Bind(1, txn.head()).Run() : stmt.status();
   }
+  OBSERVER_FAILPOINT("registry-before-commit");
   if (commit.ok()) commit = db.Run("COMMIT");
   report();
   if (!commit.ok()) {
@@ -666,6 +669,7 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     for (auto& p : group) p->done(commit);
     return;
   }
+  OBSERVER_FAILPOINT("registry-after-commit-before-reply");
   head_revision_ = txn.head();
   head_chain_ = txn.chain();
   if (listener_ && !txn.events().empty()) listener_(std::move(txn.events()));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/failpoint.h"
 
 namespace observer::stats {
 
@@ -44,6 +45,7 @@ absl::Status LiveStats::ApplyLive(
     revision_ = event.revision();
   }
   // Whatever was applied before a failure is a consistent state at revision_: announce it.
+  OBSERVER_FAILPOINT("stats-after-apply-before-publish");
   if (revision_ != before) Publish(revision_);
   return status;
 }

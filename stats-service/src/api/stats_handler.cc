@@ -227,21 +227,22 @@ void StatsHandler::Close() {
   }
 }
 
-absl::Status StatsHandler::Admit(grpc::CallbackServerContext* context, absl::string_view method) {
-  return authorizer_
-      .Authorize(*context, absl::StrCat("/", v1::StatsService::service_full_name(), "/", method))
-      .status();
+absl::StatusOr<Caller> StatsHandler::Admit(grpc::CallbackServerContext* context,
+                                           absl::string_view method) {
+  return authorizer_.Authorize(
+      *context, absl::StrCat("/", v1::StatsService::service_full_name(), "/", method));
 }
 
 grpc::ServerUnaryReactor* StatsHandler::Answer(
-    grpc::CallbackServerContext* context, absl::Status valid, int64_t min_revision,
+    grpc::CallbackServerContext* context, absl::Status valid,
+    std::shared_ptr<const InFlightSlot> in_flight, int64_t min_revision,
     std::function<absl::Status(const Counters&, int64_t)> answer) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!valid.ok()) {
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  auto respond = [this, reactor, answer = std::move(answer)] {
+  auto respond = [this, reactor, answer = std::move(answer), in_flight = std::move(in_flight)] {
     reactor->Finish(ToGrpcStatus(live_.Read(answer)));
   };
   bool closing;
@@ -299,9 +300,9 @@ size_t StatsHandler::OpenStreams() {
 grpc::ServerUnaryReactor* StatsHandler::GetSummary(grpc::CallbackServerContext* context,
                                                    const v1::GetSummaryRequest* request,
                                                    v1::GetSummaryResponse* response) {
-  const absl::Status admitted = Admit(context, "GetSummary");
-  return Answer(context, admitted.ok() ? Counters::ValidateSummaryRequest(*request) : admitted,
-                request->min_revision(),
+  const absl::StatusOr<Caller> caller = Admit(context, "GetSummary");
+  return Answer(context, caller.ok() ? Counters::ValidateSummaryRequest(*request) : caller.status(),
+                caller.ok() ? caller->in_flight : nullptr, request->min_revision(),
                 [request, response](const Counters& counters, int64_t revision) {
                   auto summary = counters.Summarize(*request);
                   if (!summary.ok()) return summary.status();
@@ -314,11 +315,12 @@ grpc::ServerUnaryReactor* StatsHandler::GetSummary(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* StatsHandler::GetBreakdown(grpc::CallbackServerContext* context,
                                                      const v1::GetBreakdownRequest* request,
                                                      v1::GetBreakdownResponse* response) {
-  const absl::Status admitted = Admit(context, "GetBreakdown");
+  const absl::StatusOr<Caller> caller = Admit(context, "GetBreakdown");
   return Answer(
       context,
-      admitted.ok() ? Counters::ValidateBreakdownRequest(live_.regions(), *request) : admitted,
-      request->min_revision(), [request, response](const Counters& counters, int64_t revision) {
+      caller.ok() ? Counters::ValidateBreakdownRequest(live_.regions(), *request) : caller.status(),
+      caller.ok() ? caller->in_flight : nullptr, request->min_revision(),
+      [request, response](const Counters& counters, int64_t revision) {
         auto breakdown = counters.Break(*request);
         if (!breakdown.ok()) return breakdown.status();
         *response->mutable_breakdown() = *std::move(breakdown);
@@ -330,7 +332,7 @@ grpc::ServerUnaryReactor* StatsHandler::GetBreakdown(grpc::CallbackServerContext
 grpc::ServerWriteReactor<v1::WatchSummaryResponse>* StatsHandler::WatchSummary(
     grpc::CallbackServerContext* context, const v1::WatchSummaryRequest* request) {
   const v1::GetSummaryRequest& query = request->request();
-  const absl::Status admitted = Admit(context, "WatchSummary");
+  const absl::Status admitted = Admit(context, "WatchSummary").status();
   return Stream<v1::WatchSummaryResponse>(
       admitted.ok() ? PrefixFields(Counters::ValidateSummaryRequest(query), "request") : admitted,
       query.min_revision(),
@@ -346,7 +348,7 @@ grpc::ServerWriteReactor<v1::WatchSummaryResponse>* StatsHandler::WatchSummary(
 grpc::ServerWriteReactor<v1::WatchBreakdownResponse>* StatsHandler::WatchBreakdown(
     grpc::CallbackServerContext* context, const v1::WatchBreakdownRequest* request) {
   const v1::GetBreakdownRequest& query = request->request();
-  const absl::Status admitted = Admit(context, "WatchBreakdown");
+  const absl::Status admitted = Admit(context, "WatchBreakdown").status();
   return Stream<v1::WatchBreakdownResponse>(
       admitted.ok()
           ? PrefixFields(Counters::ValidateBreakdownRequest(live_.regions(), query), "request")
@@ -365,8 +367,10 @@ grpc::ServerUnaryReactor* StatsHandler::ListRegionSchemes(
     grpc::CallbackServerContext* context, const v1::ListRegionSchemesRequest* request,
     v1::ListRegionSchemesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status admitted = Admit(context, "ListRegionSchemes"); !admitted.ok()) {
-    reactor->Finish(ToGrpcStatus(admitted));
+  // Held until the answer is given: this call is in flight meanwhile.
+  const absl::StatusOr<Caller> caller = Admit(context, "ListRegionSchemes");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
   Language language;

@@ -63,10 +63,12 @@ class StatsHandler final : public v1::StatsService::CallbackService {
     virtual void Unpin() = 0;
   };
 
-  // Whether the caller may call `method` (a StatsService method name).
-  absl::Status Admit(grpc::CallbackServerContext* context, absl::string_view method);
+  // The caller, admitted to `method` (a StatsService method name), or why not.
+  absl::StatusOr<Caller> Admit(grpc::CallbackServerContext* context, absl::string_view method);
   // Validates, waits for `min_revision`, then runs `answer` (under the read lock) and finishes.
+  // `in_flight` (the admitted Caller's) is held until the call is answered.
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::Status valid,
+                                   std::shared_ptr<const InFlightSlot> in_flight,
                                    int64_t min_revision,
                                    std::function<absl::Status(const Counters&, int64_t)> answer);
   template <typename Response>

@@ -6,6 +6,7 @@
 #include "absl/random/random.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/failpoint.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 
@@ -191,6 +192,7 @@ RegistrySubscriber::Outcome RegistrySubscriber::Follow(bool* rebuild, bool* prog
         applied = absl::InternalError("initial state marker on a resumed stream");
       } else {
         const int64_t counters = fresh->CounterCount();
+        OBSERVER_FAILPOINT("stats-before-swap");
         live_.SwapIn(std::move(fresh), response.header_revision());
         *rebuild = false;
         *progressed = true;
