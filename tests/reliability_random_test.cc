@@ -1,11 +1,12 @@
 // A seeded, randomized mix of every fault the other reliability suites inject one at a time,
 // on a short schedule, while writers and a validating watcher run throughout: kill -9 of either
 // service, crashes at failpoints, the registry frozen (a partition), the store's write lock held
-// by another process, and quiet spells. The schedule and the writers' calls are a function of
-// the seed alone (printed first), so a failing run can be replayed:
+// by another process, a slow watcher, bursts of overload, and quiet spells. The schedule and the
+// writers' calls are a function of the seed alone (printed first), so a failing run can be
+// replayed:
 //
-//   OBSERVER_RELIABILITY_SEED=1234 OBSERVER_RELIABILITY_SCALE=10 \
-//     build-test/tests/reliability_random_test
+//   OBSERVER_RELIABILITY_SEED=1234 OBSERVER_RELIABILITY_SCALE=10
+//   build-test/tests/reliability_random_test
 //
 // At the end: every acknowledged write is there and nothing refused is (the history checker),
 // the change stream the watcher followed through every crash kept every promise (the watch
@@ -20,11 +21,13 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/errors.h"
 #include "tests/harness/builders.h"
 #include "tests/harness/history.h"
 #include "tests/harness/recount.h"
@@ -55,9 +58,12 @@ enum class Fault {
   kStatsFailpoint,
   kPauseRegistry,
   kHoldWriteLock,
+  kSlowWatcher,
+  kOverload,
   kQuiet,
 };
-constexpr int kFaultKinds = 7;
+constexpr int kFaultKinds = 9;
+constexpr int kMaxInFlight = 16;
 
 struct Step {
   Fault fault = Fault::kQuiet;
@@ -78,6 +84,10 @@ std::string Describe(const Step& step) {
       return absl::StrCat("freeze registry ", absl::FormatDuration(step.duration));
     case Fault::kHoldWriteLock:
       return absl::StrCat("hold write lock ", absl::FormatDuration(step.duration));
+    case Fault::kSlowWatcher:
+      return absl::StrCat("slow watcher ", absl::FormatDuration(step.duration));
+    case Fault::kOverload:
+      return absl::StrCat("overload ", absl::FormatDuration(step.duration));
     case Fault::kQuiet:
       return absl::StrCat("quiet ", absl::FormatDuration(step.duration));
   }
@@ -100,7 +110,10 @@ std::vector<Step> MakeSchedule(uint64_t seed, int steps) {
     if (step.fault == Fault::kRegistryFailpoint) {
       step.failpoint = absl::StrCat(registry_points[uniform(0, 2)], "=", uniform(5, 60), "+crash");
     } else if (step.fault == Fault::kStatsFailpoint) {
-      step.failpoint = absl::StrCat("stats-after-apply-before-publish=", uniform(5, 60), "+crash");
+      step.failpoint =
+          uniform(0, 3) == 0
+              ? "stats-before-swap=crash"
+              : absl::StrCat("stats-after-apply-before-publish=", uniform(5, 60), "+crash");
     }
     schedule.push_back(step);
   }
@@ -139,6 +152,29 @@ void HoldWriteLock(const std::string& path, absl::Duration duration) {
   sqlite3_close(db);
 }
 
+// 4 × --max-in-flight callers creating observers for `duration`, recorded in `history`.
+void Overload(History& history, const std::string& address, const std::string& election,
+              absl::Duration duration) {
+  const absl::Time until = absl::Now() + duration;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < 4 * kMaxInFlight; ++c) {
+    threads.emplace_back([&, c] {
+      RegistryClient own(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+                         absl::Seconds(5));
+      for (int n = 0; absl::Now() < until; ++n) {
+        rv1::CreateObserverRequest req = NewObserverRequest(election, NextSeq());
+        req.set_request_id(absl::StrCat("burst-", NextSeq(), "-", c, "-", n));
+        const int64_t op = history.Invoke("CreateObserver", req.request_id(), "");
+        auto resp = own.CreateObserver(req);
+        history.Complete(op, resp.status(), resp.ok() ? &resp->observer() : nullptr,
+                         resp.ok() ? resp->revision() : 0);
+        if (auto delay = GetErrorDetails(resp.status()).retry_delay) absl::SleepFor(*delay);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
 // Starts `service` with `failpoint` armed and waits until it has crashed there.
 void CrashAt(ServiceProcess& service, const std::string& failpoint, bool keep_port) {
   const std::string point = failpoint.substr(0, failpoint.find('='));
@@ -166,7 +202,8 @@ TEST(RandomFaultsTest, SeededScheduleLosesNothingAndStatsConverges) {
 
   TempDir dir;
   const std::string store = dir.path() + "/registry.db";
-  RegistryProcess registry(dir.path(), {"--store-busy-timeout", "1s"});
+  RegistryProcess registry(
+      dir.path(), {"--store-busy-timeout", "1s", "--max-in-flight", absl::StrCat(kMaxInFlight)});
   ASSERT_OK(registry.Start());
   const std::string address = registry.address();  // Every restart keeps the port.
   RegistryClient client(registry.channel());
@@ -220,6 +257,19 @@ TEST(RandomFaultsTest, SeededScheduleLosesNothingAndStatsConverges) {
         break;
       case Fault::kHoldWriteLock:
         ASSERT_NO_FATAL_FAILURE(HoldWriteLock(store, step.duration));
+        break;
+      case Fault::kSlowWatcher: {
+        ValidatingWatcher::Options slow;
+        slow.start_revision = 1;
+        slow.reads_per_second = 2;
+        ValidatingWatcher slow_watcher([address] { return address; }, slow);
+        absl::SleepFor(step.duration);
+        slow_watcher.Stop();
+        EXPECT_THAT(slow_watcher.Violations(), IsEmpty());
+        break;
+      }
+      case Fault::kOverload:
+        Overload(history, address, election, step.duration);
         break;
       case Fault::kQuiet:
         absl::SleepFor(step.duration);
