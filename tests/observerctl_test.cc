@@ -47,6 +47,7 @@
 #include "tests/harness/builders.h"
 #include "tests/harness/command.h"
 #include "tests/harness/example_data.h"
+#include "tests/harness/http_get.h"
 #include "tests/harness/registry_client.h"
 #include "tests/harness/registry_process.h"
 #include "tests/harness/stats_client.h"
@@ -2188,9 +2189,13 @@ TEST_F(ObserverctlTest, ExampleDataRoundTripsThroughExportAndImport) {
   ASSERT_EXIT_CODE(r, 0);
   ASSERT_EQ(ParseCsv(ReadFile(export_file)).rows.size(), data.observers.size());
 
-  // A second, empty registry and its stats-service.
+  // A second, empty registry and its stats-service. Registry B serves one call at a time:
+  // observerctl's concurrent decisions are refused for overload and retried after the delay
+  // the refusal names.
   TempDir dir_b;
-  RegistryProcess registry_b(dir_b.path(), RegistryFlags());
+  std::vector<std::string> flags_b = RegistryFlags();
+  flags_b.insert(flags_b.end(), {"--max-in-flight", "1"});
+  RegistryProcess registry_b(dir_b.path(), flags_b);
   ASSERT_OK(registry_b.Start());
   StatsProcess stats_b(registry_b.address(), StatsFlags());
   ASSERT_OK(stats_b.Start());
@@ -2267,6 +2272,12 @@ TEST_F(ObserverctlTest, ExampleDataRoundTripsThroughExportAndImport) {
   EXPECT_THAT(LastLine(r.stdout_text),
               ::testing::StartsWith(absl::StrCat("import: ", n, " rows: ", n,
                                                  " created, 0 already registered, 0 refused")));
+  const std::string metrics_b = MUST(HttpGet(registry_b.metrics_address(), "/metrics"));
+  EXPECT_GT(SampleValue(metrics_b, "grpc_server_denied_total",
+                        {{"grpc_method", "AccreditObserver"}, {"reason", "overload"}})
+                .value_or(0),
+            0)
+      << "the import never met the limit: the retries were not tested";
 
   // Every record is as in registry A, apart from its name and bookkeeping.
   {

@@ -7,12 +7,15 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/errors.h"
 #include "common/grpc_status.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
@@ -55,14 +58,30 @@ class Connection {
   // A context with the call deadline (--timeout), or none for streams.
   std::unique_ptr<grpc::ClientContext> Context(bool with_deadline = true) const;
 
-  // Makes a unary call; a failure is reported on stderr (ReportFailure) and returned.
+  // Makes a unary call. A refusal that says when to try again (a google.rpc.RetryInfo: the
+  // caller's rate limit, or the server's --max-in-flight) changed nothing, and is retried after
+  // that delay while --timeout lasts.
+  template <typename Stub, typename Request, typename Response>
+  absl::Status Unary(grpc::Status (Stub::*fn)(grpc::ClientContext*, const Request&, Response*),
+                     const Request& request, Response* response) {
+    Stub& stub = StubFor<Stub>();
+    const absl::Time give_up = absl::Now() + options_.timeout;
+    for (;;) {
+      auto ctx = Context();
+      absl::Status s = FromGrpcStatus((stub.*fn)(ctx.get(), request, response));
+      const std::optional<absl::Duration> delay =
+          s.ok() ? std::nullopt : GetErrorDetails(s).retry_delay;
+      if (!delay.has_value() || absl::Now() + *delay >= give_up) return s;
+      absl::SleepFor(*delay);
+    }
+  }
+
+  // Unary, and a failure is reported on stderr (ReportFailure) as well as returned.
   template <typename Stub, typename Request, typename Response>
   absl::Status Call(Service service, absl::string_view method,
                     grpc::Status (Stub::*fn)(grpc::ClientContext*, const Request&, Response*),
                     const Request& request, Response* response) {
-    Stub& stub = StubFor<Stub>();
-    auto ctx = Context();
-    absl::Status s = FromGrpcStatus((stub.*fn)(ctx.get(), request, response));
+    absl::Status s = Unary(fn, request, response);
     if (!s.ok()) ReportFailure(service, method, s);
     return s;
   }

@@ -309,8 +309,7 @@ class Importer {
       *req.add_requests()->mutable_observer() = rows[i]->submission;
     }
     v1::BatchCreateObserversResponse resp;
-    auto ctx = conn_.Context();
-    absl::Status s = FromGrpcStatus(conn_.registry().BatchCreateObservers(ctx.get(), req, &resp));
+    absl::Status s = conn_.Unary(&Stub::BatchCreateObservers, req, &resp);
     *named_rows = false;
     if (!s.ok()) {
       *named_rows = ApplyCallError(rows, begin, end, s);
@@ -391,8 +390,7 @@ class Importer {
         "import-",
         Sha256Hex(absl::StrCat(election_, "\n", step, "\n", row.content)).substr(0, 40)));
     Response resp;
-    auto ctx = conn_.Context();
-    absl::Status s = FromGrpcStatus((conn_.registry().*fn)(ctx.get(), req, &resp));
+    absl::Status s = conn_.Unary(fn, req, &resp);
     if (s.ok() && resp.observer().revision() > start_revision_) ++changes_;
     return s;
   }
@@ -405,8 +403,7 @@ class Importer {
       v1::GetObserverRequest get;
       get.set_name(row.name);
       v1::GetObserverResponse current;
-      auto ctx = conn_.Context();
-      absl::Status s = FromGrpcStatus(conn_.registry().GetObserver(ctx.get(), get, &current));
+      absl::Status s = conn_.Unary(&Stub::GetObserver, get, &current);
       if (!s.ok()) return s;
       if (current.observer().status() == target) return absl::OkStatus();
       if (current.observer().status() != v1::OBSERVER_STATUS_SUBMITTED) {
