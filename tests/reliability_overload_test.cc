@@ -33,6 +33,13 @@ namespace {
 using ::testing::IsEmpty;
 
 constexpr int kMaxInFlight = 8;
+// A health check must answer within this while the service sheds load (a loaded CI machine
+// runs other suites at the same time; ThreadSanitizer makes everything several times slower).
+#if defined(__SANITIZE_THREAD__)
+constexpr absl::Duration kHealthBound = absl::Seconds(5);
+#else
+constexpr absl::Duration kHealthBound = absl::Seconds(2);
+#endif
 constexpr int kCallers = 10 * kMaxInFlight;
 
 // What the callers saw, by code (and reason, for errors).
@@ -183,7 +190,7 @@ TEST(OverloadTest, RegistryShedsExcessWritesStaysHealthyAndLosesNothing) {
               << absl::FormatDuration(probe.slowest()) << "\n";
     EXPECT_EQ(probe.failures(), 0);
     EXPECT_GE(probe.checks(), 10);
-    EXPECT_LT(probe.slowest(), absl::Seconds(1));
+    EXPECT_LT(probe.slowest(), kHealthBound);
   }
   EXPECT_GT(outcomes.Count("OK"), 0) << outcomes.Describe();
   EXPECT_GT(outcomes.Count("RESOURCE_EXHAUSTED/OVERLOADED"), 0) << outcomes.Describe();
@@ -249,7 +256,7 @@ TEST(OverloadTest, StatsShedsExcessWaitingQueriesAndStaysHealthy) {
               << absl::FormatDuration(probe.slowest()) << "\n";
     EXPECT_EQ(probe.failures(), 0);
     EXPECT_GE(probe.checks(), 10);
-    EXPECT_LT(probe.slowest(), absl::Seconds(1));
+    EXPECT_LT(probe.slowest(), kHealthBound);
   }
   // The waits that were let in ran to their bound; the others were refused at once.
   EXPECT_GT(outcomes.Count("DEADLINE_EXCEEDED/REVISION_NOT_APPLIED"), 0) << outcomes.Describe();
