@@ -96,6 +96,7 @@ Authorizer::Authorizer(AuthorizerOptions options, std::shared_ptr<const AuthzPol
       known_methods_(ObserverServiceMethods()),
       streaming_methods_(ObserverServiceMethods(/*streaming_only=*/true)),
       limiter_(options_.rate_limit, options_.rate_limit_burst),
+      in_flight_(options_.max_in_flight, options_.max_in_flight_per_caller),
       policy_(std::move(policy)),
       loaded_version_(policy_version),
       next_policy_check_(absl::Now() + kPolicyCheckInterval) {
@@ -182,19 +183,23 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
     caller.roles = std::move(decision.roles);
     caller.sending_body = std::move(decision.sending_body);
   }
-  if (options_.max_in_flight > 0 && std::find(streaming_methods_.begin(), streaming_methods_.end(),
-                                              full_method) == streaming_methods_.end()) {
-    if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
-      in_flight_.fetch_sub(1);
+  if (std::find(streaming_methods_.begin(), streaming_methods_.end(), full_method) ==
+      streaming_methods_.end()) {
+    InFlightLimiter::Refusal refusal;
+    caller.in_flight = in_flight_.TryAcquire(caller.identity, &refusal);
+    if (refusal != InFlightLimiter::Refusal::kNone) {
       CountDenied(full_method, "overload");
+      const std::string limit =
+          refusal == InFlightLimiter::Refusal::kTotal
+              ? absl::StrCat("the server is at its limit of ", options_.max_in_flight,
+                             " calls in progress (--max-in-flight)")
+              : absl::StrCat("'", caller.identity, "' has ", options_.max_in_flight_per_caller,
+                             " calls in progress already (--max-in-flight-per-caller)");
       return WithRetryDelay(
           MakeError(absl::StatusCode::kResourceExhausted, reason::kOverloaded,
-                    absl::StrCat("the server is at its limit of ", options_.max_in_flight,
-                                 " calls in progress (--max-in-flight): retry in ",
-                                 absl::FormatDuration(kOverloadRetryDelay))),
+                    absl::StrCat(limit, ": retry in ", absl::FormatDuration(kOverloadRetryDelay))),
           kOverloadRetryDelay);
     }
-    caller.in_flight = std::make_shared<const InFlightSlot>(in_flight_);
   }
   return caller;
 }

@@ -12,7 +12,6 @@
 #include <prometheus/registry.h>
 #include <sys/stat.h>
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -23,21 +22,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/authz_policy.h"
+#include "common/in_flight_limiter.h"
 #include "common/rate_limiter.h"
 
 namespace observer {
-
-// One unary call counted against --max-in-flight until the last copy of its Caller is gone.
-class InFlightSlot {
- public:
-  explicit InFlightSlot(std::atomic<int64_t>& count) : count_(count) {}
-  ~InFlightSlot() { count_.fetch_sub(1); }
-  InFlightSlot(const InFlightSlot&) = delete;
-  InFlightSlot& operator=(const InFlightSlot&) = delete;
-
- private:
-  std::atomic<int64_t>& count_;
-};
 
 // The caller of one call, as admitted.
 struct Caller {
@@ -61,9 +49,11 @@ struct AuthorizerOptions {
   // Calls a second and burst per identity; rate <= 0: no limit.
   double rate_limit = 0;
   double rate_limit_burst = 0;
-  // Unary calls in progress at once, over all callers (--max-in-flight); more are refused with
-  // RESOURCE_EXHAUSTED/OVERLOADED and a RetryInfo. 0: no limit.
+  // Unary calls in progress at once, over all callers (--max-in-flight) and per caller
+  // identity (--max-in-flight-per-caller); more are refused with RESOURCE_EXHAUSTED/OVERLOADED
+  // and a RetryInfo. 0: no limit.
   int64_t max_in_flight = 0;
+  int64_t max_in_flight_per_caller = 0;
   // Counts denied and throttled calls (grpc_server_denied_total); may be null.
   prometheus::Registry* metrics = nullptr;
 };
@@ -101,7 +91,7 @@ class Authorizer {
   const std::vector<std::string> known_methods_;
   const std::vector<std::string> streaming_methods_;  // Not counted as in flight.
   RateLimiter limiter_;
-  std::atomic<int64_t> in_flight_{0};
+  InFlightLimiter in_flight_;
   prometheus::Family<prometheus::Counter>* denied_ = nullptr;
 
   std::mutex mu_;

@@ -27,8 +27,7 @@ constexpr absl::string_view kPoints[] = {
     "registry-after-apply",                // storage/sqlite_store.cc, CommitGroup
     "registry-before-commit",              // storage/sqlite_store.cc, CommitGroup
     "registry-after-commit-before-reply",  // storage/sqlite_store.cc, CommitGroup
-    "registry-watch-send",                 // changelog/watch_session.cc
-    "stats-after-apply-before-publish",    // subscriber/registry_subscriber.cc
+    "stats-after-apply-before-publish",    // aggregate/live_stats.cc
     "stats-before-swap",                   // subscriber/registry_subscriber.cc
 };
 
@@ -96,14 +95,15 @@ absl::Status ParseTerm(absl::string_view whole, absl::string_view text, Term* te
   if (absl::Status s = TakePrefix(whole, '+', &rest, &term->skip); !s.ok()) return s;
   if (absl::Status s = TakePrefix(whole, '%', &rest, &term->percent); !s.ok()) return s;
   if (absl::Status s = TakePrefix(whole, '*', &rest, &term->count); !s.ok()) return s;
-  if (term->percent > 100) return BadTerm(whole, "PERCENT must be at most 100");
+  if (!(term->percent <= 100)) return BadTerm(whole, "PERCENT must be a number up to 100");
   if (rest == "crash") {
     term->action = Action::kCrash;
   } else if (rest == "off") {
     term->action = Action::kOff;
-  } else if (absl::ConsumePrefix(&rest, "sleep(") && absl::ConsumeSuffix(&rest, ")")) {
+  } else if (absl::string_view ms_text = rest;
+             absl::ConsumePrefix(&ms_text, "sleep(") && absl::ConsumeSuffix(&ms_text, ")")) {
     int64_t ms = 0;
-    if (!absl::SimpleAtoi(rest, &ms) || ms < 0) {
+    if (!absl::SimpleAtoi(ms_text, &ms) || ms < 0) {
       return BadTerm(whole, "sleep takes milliseconds, e.g. sleep(50)");
     }
     term->action = Action::kSleep;
@@ -128,15 +128,18 @@ absl::Status Arm(absl::string_view spec) {
   std::map<std::string, Term, std::less<>> parsed;
   for (absl::string_view term : absl::StrSplit(spec, ';', absl::SkipWhitespace())) {
     term = absl::StripAsciiWhitespace(term);
-    const std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(term, '=');
-    if (kv.second.empty()) return BadTerm(term, "no '=' and action");
-    if (!KnownPoint(kv.first)) {
-      return BadTerm(term, absl::StrCat("no failpoint is named '", kv.first, "'; the points are ",
+    const std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(term, absl::MaxSplits('=', 1));
+    const absl::string_view name = absl::StripAsciiWhitespace(kv.first);
+    const absl::string_view action = absl::StripAsciiWhitespace(kv.second);
+    if (action.empty()) return BadTerm(term, "no '=' and action");
+    if (!KnownPoint(name)) {
+      return BadTerm(term, absl::StrCat("no failpoint is named '", name, "'; the points are ",
                                         absl::StrJoin(kPoints, ", ")));
     }
     Term t;
-    if (absl::Status s = ParseTerm(term, kv.second, &t); !s.ok()) return s;
-    parsed[std::string(kv.first)] = t;
+    if (absl::Status s = ParseTerm(term, action, &t); !s.ok()) return s;
+    parsed[std::string(name)] = t;  // A later term for the same point replaces an earlier one.
   }
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
@@ -192,8 +195,11 @@ void Hit(absl::string_view name) {
       // What kill -9 does: no destructor, no flush, no reply. Said on stderr first (unbuffered)
       // so that a test can tell this crash from another.
       const std::string line = absl::StrCat("failpoint ", name, ": crash\n");
-      (void)::write(STDERR_FILENO, line.data(), line.size());
+      if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
+        // Nowhere to say it: crash all the same.
+      }
       ::kill(::getpid(), SIGKILL);
+      ::_exit(137);  // Not reached: SIGKILL to oneself is delivered before kill() returns.
     }
     sleep = t.sleep;
   }

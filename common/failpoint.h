@@ -7,7 +7,7 @@
 // service started with OBSERVER_FAILPOINTS set says so in a warning.
 //
 // Armed from the environment when the process starts:
-//   OBSERVER_FAILPOINTS="registry-before-commit=3+crash;registry-watch-send=sleep(20)"
+//   OBSERVER_FAILPOINTS="registry-before-commit=3+crash;registry-after-apply=sleep(20)"
 // Each term is  [SKIP+][PERCENT%][COUNT*]ACTION :
 //   crash      SIGKILL to the process itself: what kill -9 does, at exactly this place.
 //   sleep(MS)  stalls the calling thread for MS milliseconds.
@@ -15,14 +15,15 @@
 //   SKIP+      the first SKIP hits pass untouched;
 //   PERCENT%   then each hit acts with this probability (OBSERVER_FAILPOINTS_SEED seeds it);
 //   COUNT*     the action happens at most COUNT times.
-// An unknown point name or a malformed term makes the service exit 2 at start, naming it.
+// A later term for the same point replaces an earlier one. An unknown point name or a
+// malformed term makes the service exit 2 at start, naming it.
 //
 // The points (kPoints in failpoint.cc lists them, with where they are):
 //   registry-after-apply           a request's writes are in the group transaction
 //   registry-before-commit         the group is written, COMMIT not yet run
 //   registry-after-commit-before-reply  COMMIT done (durable), no client answered yet
-//   registry-watch-send            a Watch response is about to be sent
 //   stats-after-apply-before-publish    a change is counted, its revision not yet published
+//                                       (with the figures' lock held: a sleep stalls readers)
 //   stats-before-swap              a rebuilt initial state is counted, not yet served
 #ifndef OBSERVER_COMMON_FAILPOINT_H_
 #define OBSERVER_COMMON_FAILPOINT_H_

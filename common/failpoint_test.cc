@@ -29,8 +29,8 @@ TEST_F(FailpointTest, UnarmedPointsDoNothing) {
 }
 
 TEST_F(FailpointTest, SleepStallsTheCaller) {
-  ASSERT_TRUE(Arm("registry-watch-send=sleep(120)").ok());
-  EXPECT_GE(TimeHit("registry-watch-send"), absl::Milliseconds(120));
+  ASSERT_TRUE(Arm("registry-after-apply=sleep(120)").ok());
+  EXPECT_GE(TimeHit("registry-after-apply"), absl::Milliseconds(120));
   EXPECT_LT(TimeHit("registry-before-commit"), absl::Milliseconds(50));  // Another point.
 }
 
@@ -42,11 +42,16 @@ TEST_F(FailpointTest, SkipAndCountBoundWhichHitsAct) {
   EXPECT_LT(TimeHit("registry-after-apply"), absl::Milliseconds(50));  // Count used up.
 }
 
+TEST_F(FailpointTest, SpacesAroundNamesAndActionsAreAllowed) {
+  ASSERT_TRUE(Arm(" registry-after-apply = sleep(100) ; ").ok());
+  EXPECT_GE(TimeHit("registry-after-apply"), absl::Milliseconds(100));
+}
+
 TEST_F(FailpointTest, PercentZeroNeverActsAndOffDisarms) {
   ASSERT_TRUE(Arm("stats-before-swap=0%sleep(200)").ok());
   for (int i = 0; i < 20; ++i) EXPECT_LT(TimeHit("stats-before-swap"), absl::Milliseconds(50));
-  ASSERT_TRUE(Arm("registry-watch-send=sleep(200); registry-watch-send=off").ok());
-  EXPECT_LT(TimeHit("registry-watch-send"), absl::Milliseconds(50));
+  ASSERT_TRUE(Arm("registry-after-apply=sleep(200); registry-after-apply=off").ok());
+  EXPECT_LT(TimeHit("registry-after-apply"), absl::Milliseconds(50));
 }
 
 TEST_F(FailpointTest, CrashKillsTheProcessAtThePoint) {
@@ -68,7 +73,10 @@ TEST_F(FailpointTest, BadSpecificationsAreRefusedWithTheReason) {
       {"registry-before-commit=sleep(x)", "sleep takes milliseconds"},
       {"registry-before-commit=x+crash", "'x' before '+'"},
       {"registry-before-commit=-1*crash", "'-1' before '*'"},
-      {"registry-before-commit=150%crash", "PERCENT must be at most 100"},
+      {"registry-before-commit=150%crash", "PERCENT must be a number up to 100"},
+      {"registry-before-commit=nan%crash", "PERCENT must be a number up to 100"},
+      {"registry-before-commit=crash=junk", "unknown action 'crash=junk'"},
+      {"registry-before-commit=sleep(5)x", "unknown action 'sleep(5)x'"},
   };
   for (const Case& c : cases) {
     const absl::Status s = Arm(c.spec);
@@ -76,21 +84,21 @@ TEST_F(FailpointTest, BadSpecificationsAreRefusedWithTheReason) {
     EXPECT_THAT(std::string(s.message()), HasSubstr(c.reason)) << c.spec;
   }
   // Nothing of a refused specification is armed.
-  ASSERT_FALSE(Arm("registry-watch-send=sleep(200);registry-before-commit=explode").ok());
-  EXPECT_LT(TimeHit("registry-watch-send"), absl::Milliseconds(50));
+  ASSERT_FALSE(Arm("registry-after-apply=sleep(200);registry-before-commit=explode").ok());
+  EXPECT_LT(TimeHit("registry-after-apply"), absl::Milliseconds(50));
 }
 
 TEST_F(FailpointTest, TheEnvironmentArmsOnlyBuildsWithFailpoints) {
-  ::setenv("OBSERVER_FAILPOINTS", "registry-watch-send=sleep(100)", 1);
+  ::setenv("OBSERVER_FAILPOINTS", "registry-after-apply=sleep(100)", 1);
   std::vector<std::string> armed;
   ASSERT_TRUE(ArmFromEnvironment(&armed).ok());
   ::unsetenv("OBSERVER_FAILPOINTS");
   if (Enabled()) {
-    EXPECT_EQ(armed, std::vector<std::string>{"registry-watch-send=sleep(100)"});
-    EXPECT_GE(TimeHit("registry-watch-send"), absl::Milliseconds(100));
+    EXPECT_EQ(armed, std::vector<std::string>{"registry-after-apply=sleep(100)"});
+    EXPECT_GE(TimeHit("registry-after-apply"), absl::Milliseconds(100));
   } else {
     EXPECT_TRUE(armed.empty());
-    EXPECT_LT(TimeHit("registry-watch-send"), absl::Milliseconds(50));
+    EXPECT_LT(TimeHit("registry-after-apply"), absl::Milliseconds(50));
   }
 }
 

@@ -40,6 +40,9 @@ ABSL_FLAG(double, rate_limit_burst, 400, "Calls a caller identity may make at on
 ABSL_FLAG(int64_t, max_in_flight, 1000,
           "Unary calls in progress at once, over all callers; more are refused with "
           "RESOURCE_EXHAUSTED (OVERLOADED) and a retry delay (0: no limit)");
+ABSL_FLAG(int64_t, max_in_flight_per_caller, 250,
+          "Unary calls in progress at once per caller identity, so that one caller cannot take "
+          "every place of --max-in-flight (0: no limit per caller)");
 
 namespace observer {
 
@@ -62,6 +65,7 @@ void ArmFailpointsFromEnvironment() {
   if (absl::Status s = failpoint::ArmFromEnvironment(&armed); !s.ok()) {
     ExitWithUsageError(absl::StrCat("OBSERVER_FAILPOINTS: ", s.message()));
   }
+  if (armed.empty()) return;
   LogWarning("failpoints armed: this process will crash or stall on purpose",
              {{"failpoints", absl::StrJoin(armed, ";")}});
 }
@@ -109,6 +113,7 @@ std::unique_ptr<Authorizer> AuthorizerFromFlags(const TransportSecurity& securit
   options.rate_limit = absl::GetFlag(FLAGS_rate_limit);
   options.rate_limit_burst = absl::GetFlag(FLAGS_rate_limit_burst);
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  options.max_in_flight_per_caller = absl::GetFlag(FLAGS_max_in_flight_per_caller);
   options.metrics = &metrics.registry();
   if (!security.insecure_loopback && options.policy_path.empty()) {
     ExitWithUsageError("--authz-policy is required with TLS: without it every call is denied");
@@ -116,7 +121,9 @@ std::unique_ptr<Authorizer> AuthorizerFromFlags(const TransportSecurity& securit
   if (options.rate_limit < 0 || options.rate_limit_burst < 1) {
     ExitWithUsageError("--rate-limit must be at least 0 and --rate-limit-burst at least 1");
   }
-  if (options.max_in_flight < 0) ExitWithUsageError("--max-in-flight must be at least 0");
+  if (options.max_in_flight < 0 || options.max_in_flight_per_caller < 0) {
+    ExitWithUsageError("--max-in-flight and --max-in-flight-per-caller must be at least 0");
+  }
   // Plaintext loopback without a policy has no identities to limit (every caller is the same
   // nobody, e.g. the quick start's loader): no per-identity limit there.
   if (security.insecure_loopback && options.policy_path.empty()) options.rate_limit = 0;

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/grpc_status.h"
 #include "common/health_client.h"
 #include "tests/harness/builders.h"
 #include "tests/harness/history.h"
@@ -275,6 +276,48 @@ TEST(OverloadTest, StatsShedsExcessWaitingQueriesAndStaysHealthy) {
     ASSERT_OK(summary);
     EXPECT_EQ(summary->revision(), head);
   }
+}
+
+// One caller parking queries until its place limit cannot lock the others out: the limit per
+// caller identity refuses it first.
+TEST(OverloadTest, OneCallerCannotTakeEveryPlace) {
+  TempDir dir;
+  RegistryProcess registry(dir.path());
+  ASSERT_OK(registry.Start());
+  RegistryClient registry_client(registry.channel());
+  const std::string election =
+      MUST(registry_client.CreateElection(FutureElection("hog"))).election().name();
+  StatsProcess stats(registry.address(),
+                     {"--max-in-flight", absl::StrCat(kMaxInFlight), "--max-in-flight-per-caller",
+                      "3", "--max-revision-wait", "3s"});
+  ASSERT_OK(stats.Start());
+  StatsClient client(stats.channel());
+  ASSERT_TRUE(client.WaitForHealth(HealthStatus::kServing, absl::Seconds(20)));
+  const int64_t head = MUST(registry_client.HeadRevision());
+
+  // GetSummary as `actor` (plaintext loopback: callers name themselves).
+  auto summary_as = [&](const std::string& actor, int64_t min_revision) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    ctx.AddMetadata("x-observer-actor", actor);
+    sv1::GetSummaryRequest req;
+    req.set_election(election);
+    req.set_min_revision(min_revision);
+    sv1::GetSummaryResponse resp;
+    return FromGrpcStatus(client.stub().GetSummary(&ctx, req, &resp));
+  };
+  // "hog" parks ten queries for a revision that does not come.
+  Outcomes hog;
+  std::vector<std::thread> parked;
+  for (int i = 0; i < 10; ++i) {
+    parked.emplace_back([&] { hog.Add(summary_as("hog", head + 1000)); });
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  // Meanwhile every other caller is served.
+  for (int i = 0; i < 5; ++i) EXPECT_OK(summary_as(absl::StrCat("quiet-", i), head));
+  for (auto& t : parked) t.join();
+  EXPECT_EQ(hog.Count("DEADLINE_EXCEEDED/REVISION_NOT_APPLIED"), 3) << hog.Describe();
+  EXPECT_EQ(hog.Count("RESOURCE_EXHAUSTED/OVERLOADED"), 7) << hog.Describe();
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -42,6 +43,8 @@
 #include "common/health_client.h"
 #include "tests/harness/builders.h"
 #include "tests/harness/history.h"
+#include "tests/harness/http_get.h"
+#include "tests/harness/recount.h"
 #include "tests/harness/registry_client.h"
 #include "tests/harness/registry_process.h"
 #include "tests/harness/stats_client.h"
@@ -108,101 +111,6 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The exact figures, recounted from the registry's listing.
-
-struct Recount {
-  int64_t revision = 0;  // The registry's head (no writes during the count).
-  sv1::Summary summary;
-  std::map<std::string, int64_t> by_organisation;  // Accredited, non-test.
-  std::map<std::string, int64_t> by_state;         // Accredited, non-test.
-  std::map<std::string, int64_t> by_citizenship;   // Accredited, non-test.
-  std::map<std::string, int64_t> by_status;        // Every status, non-test.
-};
-
-std::string Describe(const sv1::Summary& s) {
-  return absl::StrCat(s.observers(), " observers: ", s.organisation_observers(), " from ",
-                      s.organisations(), " organisations, ", s.state_observers(), " from ",
-                      s.states(), " states");
-}
-
-Recount RecountFromRegistry(RegistryClient& client, const std::string& election) {
-  Recount r;
-  r.revision = MUST(client.HeadRevision());
-  const std::vector<rv1::Observer> observers = MUST(client.AllObservers(election));
-  const int64_t after = MUST(client.HeadRevision());
-  if (after != r.revision) {
-    throw TestFailure(absl::StrCat("the registry was written to during the recount (head ",
-                                   r.revision, " → ", after, ")"));
-  }
-  std::set<std::string> names;
-  r.summary.set_election(election);
-  for (const rv1::Observer& o : observers) {
-    if (!names.insert(o.name()).second) {
-      throw TestFailure(absl::StrCat("ListObservers returned ", o.name(), " twice"));
-    }
-    if (o.test()) continue;
-    ++r.by_status[rv1::ObserverStatus_Name(o.status())];
-    if (o.status() != rv1::OBSERVER_STATUS_ACCREDITED) continue;
-    r.summary.set_observers(r.summary.observers() + 1);
-    ++r.by_citizenship[o.citizenship()];
-    if (o.sending_body().has_organisation()) {
-      std::string code = o.sending_body().organisation();
-      code = code.substr(code.find('/') + 1);
-      ++r.by_organisation[code];
-      r.summary.set_organisation_observers(r.summary.organisation_observers() + 1);
-    } else if (o.sending_body().has_state()) {
-      ++r.by_state[o.sending_body().state()];
-      r.summary.set_state_observers(r.summary.state_observers() + 1);
-    }
-  }
-  r.summary.set_organisations(static_cast<int64_t>(r.by_organisation.size()));
-  r.summary.set_states(static_cast<int64_t>(r.by_state.size()));
-  return r;
-}
-
-std::map<std::string, int64_t> RowCounts(const sv1::Breakdown& b) {
-  std::map<std::string, int64_t> counts;
-  for (const sv1::BreakdownRow& row : b.rows()) {
-    if (row.count() == 0) continue;  // An emptied group may or may not be listed.
-    EXPECT_TRUE(counts.emplace(row.key(), row.count()).second) << "key " << row.key() << " twice";
-  }
-  return counts;
-}
-
-// stats-service answers, at exactly the recount's revision (the registry's head: nothing is
-// written any more), with the recount's figures: the summary and the breakdowns by
-// organisation, sending state, citizenship and status.
-void ExpectStatsEqualRecount(StatsClient& stats, const Recount& expected) {
-  const std::string& election = expected.summary.election();
-  SCOPED_TRACE(
-      absl::StrCat("recount at revision ", expected.revision, ": ", Describe(expected.summary)));
-  sv1::GetSummaryRequest sreq;
-  sreq.set_election(election);
-  sreq.set_min_revision(expected.revision);
-  ASSERT_OK_AND_ASSIGN(sv1::GetSummaryResponse summary, stats.GetSummary(sreq, absl::Seconds(30)));
-  EXPECT_EQ(summary.revision(), expected.revision) << "stats' applied revision is not the head";
-  std::string diff;
-  EXPECT_TRUE(ProtoEquals(summary.summary(), expected.summary, &diff))
-      << "stats: " << Describe(summary.summary()) << "\n"
-      << diff;
-  const std::pair<sv1::Dimension, const std::map<std::string, int64_t>*> dimensions[] = {
-      {sv1::DIMENSION_ORGANISATION, &expected.by_organisation},
-      {sv1::DIMENSION_SENDING_STATE, &expected.by_state},
-      {sv1::DIMENSION_CITIZENSHIP, &expected.by_citizenship},
-      {sv1::DIMENSION_STATUS, &expected.by_status},
-  };
-  for (const auto& [dimension, counts] : dimensions) {
-    sv1::GetBreakdownRequest breq;
-    breq.set_election(election);
-    breq.set_dimension(dimension);
-    breq.set_min_revision(expected.revision);
-    ASSERT_OK_AND_ASSIGN(sv1::GetBreakdownResponse b, stats.GetBreakdown(breq, absl::Seconds(30)));
-    EXPECT_EQ(b.revision(), expected.revision) << sv1::Dimension_Name(dimension);
-    EXPECT_EQ(RowCounts(b.breakdown()), *counts) << sv1::Dimension_Name(dimension);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The fixture: a registry and (in most tests) a stats-service, in a fresh directory.
 
 class ReliabilityStatsTest : public ::testing::Test {
@@ -248,8 +156,8 @@ class ReliabilityStatsTest : public ::testing::Test {
   void StartWatcher() {
     ValidatingWatcher::Options options;
     options.start_revision = 0;
-    watcher_ =
-        std::make_unique<ValidatingWatcher>([this] { return registry_->address(); }, options);
+    watcher_ = std::make_unique<ValidatingWatcher>(
+        [address = registry_->address()] { return address; }, options);
   }
   // The watcher reached `head` and saw nothing wrong.
   void ExpectWatcherClean(int64_t head) {
@@ -285,7 +193,7 @@ class ReliabilityStatsTest : public ::testing::Test {
       options.request_id_prefix = absl::StrCat("w", i, "-", writes_started_, "-");
       options.create_share = 0.4;
       workloads_.push_back(std::make_unique<Workload>(
-          history_, [this] { return registry_->address(); }, options));
+          history_, [address = registry_->address()] { return address; }, options));
       workloads_.back()->Start();
       ++i;
     }
@@ -304,20 +212,6 @@ class ReliabilityStatsTest : public ::testing::Test {
     for (auto& w : workloads_) w->Stop();
     workloads_.clear();
     std::cerr << "[ reliability ] writes: " << history_.Summary() << "\n";
-  }
-
-  // Polls stats' health until it is `want`; false on timeout.
-  bool WaitHealth(HealthStatus want, absl::Duration timeout) {
-    return PollUntil(
-        [&] {
-          absl::StatusOr<HealthStatus> h = stats().Health(absl::Seconds(1));
-          return h.ok() && *h == want;
-        },
-        timeout, absl::Milliseconds(50));
-  }
-  std::string HealthNow() {
-    absl::StatusOr<HealthStatus> h = stats().Health(absl::Seconds(2));
-    return h.ok() ? HealthStatusName(*h) : DescribeStatus(h.status());
   }
 
   RegistryClient& registry() { return *registry_client_; }
@@ -368,7 +262,7 @@ TEST_F(ReliabilityStatsTest, StatsKill9Repeatedly) {
   StopWrites();
 
   const Recount expected = RecountFromRegistry(registry(), election());
-  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), expected));
+  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), expected, absl::Seconds(30)));
   std::cerr << "[ reliability ] stats-service synced "
             << stats_->CountInOutput("\"msg\":\"synced with the registry\"") << " times in "
             << kills + 1 << " runs\n";
@@ -425,7 +319,7 @@ TEST_P(StatsFailpointTest, StatsFailpointCrashes) {
   StopWrites();
 
   const Recount expected = RecountFromRegistry(registry(), election());
-  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), expected));
+  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), expected, absl::Seconds(30)));
   EXPECT_EQ(stats_->CountInOutput(crash_line), 1);
   ExpectWatcherClean(expected.revision);
 }
@@ -457,8 +351,9 @@ TEST_F(ReliabilityStatsTest, PartitionStatsFromRegistry) {
   ASSERT_TRUE(WaitForMoreAcks(150, absl::Seconds(30)));
   StopWrites();
   const Recount before = RecountFromRegistry(registry(), election());
-  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), before));
-  ASSERT_TRUE(WaitHealth(HealthStatus::kServing, absl::Seconds(10))) << HealthNow();
+  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), before, absl::Seconds(30)));
+  ASSERT_TRUE(stats().WaitForHealth(HealthStatus::kServing, absl::Seconds(10)))
+      << stats().HealthName();
 
   // Freeze the registry; watch health flip.
   ASSERT_OK(registry_->Pause());
@@ -480,36 +375,43 @@ TEST_F(ReliabilityStatsTest, PartitionStatsFromRegistry) {
             << " after the freeze, first NOT_SERVING "
             << absl::FormatDuration(first_not_serving - paused) << "\n";
   ASSERT_NE(first_not_serving, absl::InfiniteFuture())
-      << "still " << HealthNow() << " " << absl::FormatDuration(bound + absl::Seconds(8))
+      << "still " << stats().HealthName() << " " << absl::FormatDuration(bound + absl::Seconds(8))
       << " after the registry froze";
   EXPECT_GE(first_not_serving - paused, bound - margin) << "NOT_SERVING before the bound";
   EXPECT_GE(last_serving - paused, bound - 2 * margin) << "not SERVING until shortly before";
 
   // The last figures are still served, with their revision; a newer revision cannot be had.
-  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), before));
+  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), before, absl::Seconds(30)));
   sv1::GetSummaryRequest newer;
   newer.set_election(election());
   newer.set_min_revision(before.revision + 1);
   EXPECT_THAT(stats().GetSummary(newer, absl::Milliseconds(500)),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
-  EXPECT_EQ(HealthNow(), "NOT_SERVING");
+  EXPECT_EQ(stats().HealthName(), "NOT_SERVING");
 
   // Thawed: stats follows again and catches up with new writes exactly.
   ASSERT_OK(registry_->Resume());
-  EXPECT_TRUE(WaitHealth(HealthStatus::kServing, absl::Seconds(15)))
-      << "stats-service is " << HealthNow() << " after the registry resumed";
+  EXPECT_TRUE(stats().WaitForHealth(HealthStatus::kServing, absl::Seconds(15)))
+      << "stats-service is " << stats().HealthName() << " after the registry resumed";
   StartWrites();
   ASSERT_TRUE(WaitForMoreAcks(100, absl::Seconds(30)));
   StopWrites();
   const Recount after = RecountFromRegistry(registry(), election());
   ASSERT_GT(after.revision, before.revision);
-  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), after));
-  EXPECT_TRUE(WaitHealth(HealthStatus::kServing, absl::Seconds(10))) << HealthNow();
+  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats(), after, absl::Seconds(30)));
+  EXPECT_TRUE(stats().WaitForHealth(HealthStatus::kServing, absl::Seconds(10)))
+      << stats().HealthName();
   ExpectWatcherClean(after.revision);
 }
 
 // ---------------------------------------------------------------------------------------------
 // A slow watcher during 20,000 changes: bounded registry memory, writers not slowed down.
+//
+// Write latency is compared in interleaved phases, so that drift (the store growing, other
+// processes on the machine) does not count against the watcher: no watcher / a slow watcher
+// lagging during 10,000 changes / no watcher / another slow watcher during 10,000 changes / no
+// watcher. Each slow watcher then catches up at full speed and must have received every
+// revision exactly once.
 
 TEST_F(ReliabilityStatsTest, SlowWatcherDuring20kChanges) {
   // A small in-memory window, so that the slow watcher falls behind it and reads the durable
@@ -517,9 +419,12 @@ TEST_F(ReliabilityStatsTest, SlowWatcherDuring20kChanges) {
   ASSERT_NO_FATAL_FAILURE(StartRegistry({"--watch-cache-events", "1024"}));
   SetUpElection();
   constexpr int kBatch = 100;
+  constexpr int kSlowPhases = 2;
   const int changes = 20000 * Scale();
+  const int batches_per_slow_phase = changes / kBatch / kSlowPhases;
+  constexpr int kBaselineBatches = 20;
 
-  // One batch of kBatch creates; its latency in milliseconds.
+  // One batch of kBatch creates; its latency in milliseconds goes to `latencies`.
   std::vector<double> without, with;
   auto batch = [&](std::vector<double>* latencies) {
     rv1::BatchCreateObserversRequest req;
@@ -535,71 +440,84 @@ TEST_F(ReliabilityStatsTest, SlowWatcherDuring20kChanges) {
     }
     return resp.revision();
   };
-  const int baseline_batches = 30;
   for (int i = 0; i < 5; ++i) batch(&without);  // Warm-up (not counted).
   without.clear();
-  for (int i = 0; i < baseline_batches; ++i) batch(&without);
 
-  // The slow watcher, from the next revision.
-  const int64_t start = MUST(registry().HeadRevision()) + 1;
-  ValidatingWatcher::Options options;
-  options.start_revision = start;
-  options.reads_per_second = 1;
-  watcher_ = std::make_unique<ValidatingWatcher>([this] { return registry_->address(); }, options);
-  absl::SleepFor(absl::Milliseconds(200));
   const int64_t rss_start = RssKib(registry_->pid());
   int64_t rss_max = rss_start;
-  int64_t head = 0;
-  const absl::Time t0 = absl::Now();
-  for (int i = 0; i < changes / kBatch; ++i) {
-    head = batch(&with);
-    if (i % 10 == 0) rss_max = std::max(rss_max, RssKib(registry_->pid()));
-  }
-  const absl::Duration writing = absl::Now() - t0;
-  rss_max = std::max(rss_max, RssKib(registry_->pid()));
-  const int64_t lag = head - watcher_->last_revision();
+  absl::Duration slow_writing;
+  for (int phase = 0; phase < kSlowPhases; ++phase) {
+    SCOPED_TRACE(absl::StrCat("slow phase ", phase + 1));
+    for (int i = 0; i < kBaselineBatches; ++i) batch(&without);
 
-  // Baseline again, the watcher still lagging: interleaved, to take drift out of the ratio.
-  std::vector<double> without_after;
-  for (int i = 0; i < baseline_batches; ++i) batch(&without_after);
-  without.insert(without.end(), without_after.begin(), without_after.end());
+    // A slow watcher (one read a second) from the next revision.
+    const int64_t start = MUST(registry().HeadRevision()) + 1;
+    ValidatingWatcher::Options options;
+    options.start_revision = start;
+    options.reads_per_second = 1;
+    watcher_ = std::make_unique<ValidatingWatcher>(
+        [address = registry_->address()] { return address; }, options);
+    absl::SleepFor(absl::Milliseconds(200));
+    int64_t head = 0;
+    const absl::Time t0 = absl::Now();
+    for (int i = 0; i < batches_per_slow_phase; ++i) {
+      head = batch(&with);
+      if (i % 10 == 0) rss_max = std::max(rss_max, RssKib(registry_->pid()));
+    }
+    slow_writing += absl::Now() - t0;
+    rss_max = std::max(rss_max, RssKib(registry_->pid()));
+    const int64_t lag = head - watcher_->last_revision();
+    // How far behind the server sees it (the responses in flight and in buffers aside).
+    const absl::StatusOr<std::string> metrics = HttpGet(registry_->metrics_address(), "/metrics");
+    const std::optional<double> server_lag =
+        metrics.ok() ? SampleValue(*metrics, "registry_watcher_max_lag_revisions") : std::nullopt;
+    std::cerr << "[ reliability ] slow phase " << phase + 1 << ": " << head - start + 1
+              << " changes in " << absl::FormatDuration(absl::Now() - t0)
+              << ", the watcher (1 read/s) " << lag
+              << " revisions behind at the end (the registry's lag gauge: "
+              << (server_lag ? absl::StrCat(*server_lag) : "none") << ")\n";
+    EXPECT_GT(lag, (head - start + 1) / 4) << "the watcher was not slow: the test proves nothing";
+
+    // Full speed: the watcher catches up, every revision exactly once (or, had it been cut
+    // off, resumed without a gap: the validator checks the resume).
+    watcher_->SetReadsPerSecond(0);
+    const absl::Time catch_up = absl::Now();
+    ASSERT_TRUE(watcher_->WaitFor(head, absl::Seconds(60)))
+        << "watcher at " << watcher_->last_revision() << " of " << head;
+    std::cerr << "[ reliability ] the watcher caught up " << head - start + 1 << " revisions in "
+              << absl::FormatDuration(absl::Now() - catch_up) << " (" << watcher_->reconnects()
+              << " reconnects)\n";
+    watcher_->Stop();
+    EXPECT_THAT(watcher_->Violations(), IsEmpty());
+    for (const absl::Status& end : watcher_->ends()) {
+      if (!absl::IsCancelled(end)) {
+        std::cerr << "[ reliability ] watch call ended: " << DescribeStatus(end) << "\n";
+      }
+    }
+    const std::vector<rv1::ChangeEvent>& events = watcher_->validator().events();
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.front().revision(), start);
+    EXPECT_EQ(events.back().revision(), head);
+    EXPECT_EQ(static_cast<int64_t>(events.size()), head - start + 1);
+    watcher_.reset();
+  }
+  for (int i = 0; i < kBaselineBatches; ++i) batch(&without);
 
   const double p50_without = Percentile(without, 0.5);
   const double p90_without = Percentile(without, 0.9);
   const double p50_with = Percentile(with, 0.5);
   const double p90_with = Percentile(with, 0.9);
-  std::cerr << "[ reliability ] " << changes << " changes in " << absl::FormatDuration(writing)
-            << " with a slow watcher (1 read/s) " << lag << " revisions behind at the end\n"
-            << "[ reliability ] registry VmRSS " << rss_start / 1024 << " MiB at the start, max "
-            << rss_max / 1024 << " MiB (growth " << (rss_max - rss_start) / 1024 << " MiB)\n"
-            << "[ reliability ] BatchCreateObservers(" << kBatch << ") latency without watcher p50 "
-            << p50_without << " ms p90 " << p90_without << " ms (" << without.size()
-            << " calls); with the slow watcher p50 " << p50_with << " ms p90 " << p90_with
-            << " ms (" << with.size() << " calls); ratio of medians " << p50_with / p50_without
-            << "\n";
-  EXPECT_GT(lag, changes / 4) << "the watcher was not slow: the test proves nothing";
+  std::cerr << "[ reliability ] " << changes << " changes with a slow watcher in "
+            << absl::FormatDuration(slow_writing) << "; registry VmRSS " << rss_start / 1024
+            << " MiB at the start, max " << rss_max / 1024 << " MiB (growth "
+            << (rss_max - rss_start) / 1024 << " MiB)\n"
+            << "[ reliability ] BatchCreateObservers(" << kBatch
+            << ") latency without a watcher p50 " << p50_without << " ms p90 " << p90_without
+            << " ms (" << without.size() << " calls); with a slow watcher p50 " << p50_with
+            << " ms p90 " << p90_with << " ms (" << with.size() << " calls); ratio of medians "
+            << p50_with / p50_without << "\n";
   EXPECT_LT(rss_max - rss_start, 64 * 1024) << "registry memory grew with the watcher's lag";
   EXPECT_LE(p50_with, 2 * p50_without) << "writes were slowed down by the slow watcher";
-
-  // Full speed: the watcher catches up, every revision exactly once.
-  watcher_->SetReadsPerSecond(0);
-  const int64_t final_head = MUST(registry().HeadRevision());
-  const absl::Time catch_up = absl::Now();
-  ASSERT_TRUE(watcher_->WaitFor(final_head, absl::Seconds(60)))
-      << "watcher at " << watcher_->last_revision() << " of " << final_head;
-  std::cerr << "[ reliability ] the watcher caught up " << final_head - start + 1
-            << " revisions in " << absl::FormatDuration(absl::Now() - catch_up) << " ("
-            << watcher_->reconnects() << " reconnects)\n";
-  watcher_->Stop();
-  EXPECT_THAT(watcher_->Violations(), IsEmpty());
-  for (const absl::Status& end : watcher_->ends()) {
-    std::cerr << "[ reliability ] watch call ended: " << DescribeStatus(end) << "\n";
-  }
-  const std::vector<rv1::ChangeEvent>& events = watcher_->validator().events();
-  ASSERT_FALSE(events.empty());
-  EXPECT_EQ(events.front().revision(), start);
-  EXPECT_EQ(events.back().revision(), final_head);
-  EXPECT_EQ(static_cast<int64_t>(events.size()), final_head - start + 1);
 }
 
 }  // namespace

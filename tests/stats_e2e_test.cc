@@ -360,20 +360,6 @@ class StatsE2eTest : public ::testing::Test {
     MUST(stats().GetSummary(SummaryRequest(election, revision), absl::Seconds(20)));
   }
 
-  // Polls stats' health until it is `want`; false on timeout.
-  bool WaitHealth(HealthStatus want, absl::Duration timeout) {
-    return PollUntil(
-        [&] {
-          absl::StatusOr<HealthStatus> h = stats().Health(absl::Seconds(1));
-          return h.ok() && *h == want;
-        },
-        timeout, absl::Milliseconds(50));
-  }
-  std::string HealthNow() {
-    absl::StatusOr<HealthStatus> h = stats().Health(absl::Seconds(2));
-    return h.ok() ? HealthStatusName(*h) : DescribeStatus(h.status());
-  }
-
   TempDir dir_;
   std::unique_ptr<RegistryProcess> registry_;
   std::unique_ptr<StatsProcess> stats_;
@@ -585,11 +571,11 @@ TEST_F(StatsE2eTest, HealthNotServingUntilTheFirstSync) {
               StatusIs(absl::StatusCode::kUnavailable, "NOT_SYNCED"));
   // Still not serving after a few reconnection attempts.
   absl::SleepFor(absl::Milliseconds(1500));
-  EXPECT_EQ(HealthNow(), "NOT_SERVING");
+  EXPECT_EQ(stats().HealthName(), "NOT_SERVING");
 
   ASSERT_NO_FATAL_FAILURE(StartRegistry({}, port));
-  EXPECT_TRUE(WaitHealth(HealthStatus::kServing, absl::Seconds(15)))
-      << "stats-service is " << HealthNow() << " after the registry came up";
+  EXPECT_TRUE(stats().WaitForHealth(HealthStatus::kServing, absl::Seconds(15)))
+      << "stats-service is " << stats().HealthName() << " after the registry came up";
   const int64_t revision = SetUpElection("e2e-health");
   EXPECT_OK(stats().GetSummary(SummaryRequest(ElectionName("e2e-health"), revision)));
 }
@@ -600,30 +586,31 @@ TEST_F(StatsE2eTest, HealthFollowsTheRegistrysReachability) {
   const std::string election = ElectionName("e2e-reach");
   const int64_t revision = SetUpElection("e2e-reach");
   WaitApplied(election, revision);
-  ASSERT_TRUE(WaitHealth(HealthStatus::kServing, absl::Seconds(10))) << HealthNow();
+  ASSERT_TRUE(stats().WaitForHealth(HealthStatus::kServing, absl::Seconds(10)))
+      << stats().HealthName();
   // Serving stays serving while the registry is idle (progress notifications keep it fresh).
   absl::SleepFor(absl::Milliseconds(1500));
-  EXPECT_EQ(HealthNow(), "SERVING");
+  EXPECT_EQ(stats().HealthName(), "SERVING");
 
   // Frozen registry: the stream stays open but silent.
   ASSERT_OK(registry_process().Pause());
-  EXPECT_TRUE(WaitHealth(HealthStatus::kNotServing, absl::Seconds(8)))
-      << "stats-service is " << HealthNow() << " with the registry frozen";
+  EXPECT_TRUE(stats().WaitForHealth(HealthStatus::kNotServing, absl::Seconds(8)))
+      << "stats-service is " << stats().HealthName() << " with the registry frozen";
   // The last figures are still served, with their revision.
   ASSERT_OK_AND_ASSIGN(sv1::GetSummaryResponse stale,
                        stats().GetSummary(SummaryRequest(election), absl::Seconds(5)));
   EXPECT_GE(stale.revision(), revision);
   ASSERT_OK(registry_process().Resume());
-  EXPECT_TRUE(WaitHealth(HealthStatus::kServing, absl::Seconds(10)))
-      << "stats-service is " << HealthNow() << " after the registry resumed";
+  EXPECT_TRUE(stats().WaitForHealth(HealthStatus::kServing, absl::Seconds(10)))
+      << "stats-service is " << stats().HealthName() << " after the registry resumed";
 
   // Killed registry.
   ASSERT_OK(registry_process().Kill());
-  EXPECT_TRUE(WaitHealth(HealthStatus::kNotServing, absl::Seconds(8)))
-      << "stats-service is " << HealthNow() << " with the registry down";
+  EXPECT_TRUE(stats().WaitForHealth(HealthStatus::kNotServing, absl::Seconds(8)))
+      << "stats-service is " << stats().HealthName() << " with the registry down";
   ASSERT_NO_FATAL_FAILURE(StartRegistry({}, registry_process().port()));
-  EXPECT_TRUE(WaitHealth(HealthStatus::kServing, absl::Seconds(15)))
-      << "stats-service is " << HealthNow() << " after the registry restarted";
+  EXPECT_TRUE(stats().WaitForHealth(HealthStatus::kServing, absl::Seconds(15)))
+      << "stats-service is " << stats().HealthName() << " after the registry restarted";
   const int64_t after = AddAccredited(election);
   ASSERT_OK_AND_ASSIGN(sv1::GetSummaryResponse s,
                        stats().GetSummary(SummaryRequest(election, after)));
@@ -984,7 +971,7 @@ TEST_F(StatsE2eTest, BadRequestsNameTheBadField) {
 
   // None of it disturbed the service.
   EXPECT_OK(stats().GetSummary(SummaryRequest(election)));
-  EXPECT_EQ(HealthNow(), "SERVING");
+  EXPECT_EQ(stats().HealthName(), "SERVING");
 }
 
 }  // namespace

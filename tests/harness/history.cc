@@ -83,81 +83,69 @@ std::string History::Summary() const {
                       counts[static_cast<int>(Outcome::kPending)], " pending");
 }
 
+namespace {
+
+// One try of ReadFinalState.
+absl::StatusOr<FinalState> ReadFinalStateOnce(RegistryClient& client, absl::Time deadline) {
+  FinalState state;
+  absl::StatusOr<int64_t> head = client.HeadRevision();
+  if (!head.ok()) return head.status();
+  state.head = *head;
+  absl::StatusOr<std::vector<rv1::Election>> elections = client.AllElections();
+  if (!elections.ok()) return elections.status();
+  for (const rv1::Election& e : *elections) {
+    absl::StatusOr<std::vector<rv1::Observer>> observers = client.AllObservers(e.name());
+    if (!observers.ok()) return observers.status();
+    for (rv1::Observer& o : *observers) state.observers.push_back(std::move(o));
+  }
+  // A write landing during the listing (e.g. a call still queued in the server) makes it
+  // inconsistent: the head must not have moved.
+  absl::StatusOr<int64_t> after = client.HeadRevision();
+  if (!after.ok()) return after.status();
+  if (*after != state.head) {
+    return absl::AbortedError(
+        absl::StrCat("the head moved during the listing: ", state.head, " → ", *after));
+  }
+  if (state.head == 0) return state;
+
+  // The change log from its first retained revision: a start at 1 below the compaction point
+  // fails naming the compact revision.
+  rv1::WatchRequest watch;
+  watch.set_start_revision(1);
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<WatchStream> stream = client.Watch(watch);
+    absl::StatusOr<std::vector<rv1::ChangeEvent>> events =
+        stream->EventsThrough(state.head, std::max(deadline - absl::Now(), absl::Seconds(1)));
+    if (events.ok()) {
+      state.compact = watch.start_revision();
+      for (rv1::ChangeEvent& e : *events) {
+        if (e.revision() <= state.head) state.events.push_back(std::move(e));
+      }
+      return state;
+    }
+    const ErrorDetails details = GetErrorDetails(events.status());
+    auto compact = details.metadata.find("compact_revision");
+    int64_t from = 0;
+    if (attempt > 0 || details.reason != reason::kRevisionCompacted ||
+        compact == details.metadata.end() || !absl::SimpleAtoi(compact->second, &from)) {
+      return events.status();
+    }
+    watch.set_start_revision(from);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<FinalState> ReadFinalState(RegistryClient& client, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  absl::Status last = absl::DeadlineExceededError("ReadFinalState: no attempt");
-  // The head is read before and after the listing: a write landing meanwhile (e.g. a call
-  // still queued in the server) makes the listing inconsistent, so it is read again.
-  while (absl::Now() < deadline) {
-    FinalState state;
-    absl::StatusOr<int64_t> head = client.HeadRevision();
-    if (!head.ok()) {
-      last = head.status();
-      absl::SleepFor(absl::Milliseconds(100));
-      continue;
-    }
-    state.head = *head;
-    absl::StatusOr<std::vector<rv1::Election>> elections = client.AllElections();
-    if (!elections.ok()) {
-      last = elections.status();
-      continue;
-    }
-    bool listed = true;
-    for (const rv1::Election& e : *elections) {
-      absl::StatusOr<std::vector<rv1::Observer>> observers = client.AllObservers(e.name());
-      if (!observers.ok()) {
-        last = observers.status();
-        listed = false;
-        break;
-      }
-      for (rv1::Observer& o : *observers) state.observers.push_back(std::move(o));
-    }
-    if (!listed) continue;
-    absl::StatusOr<int64_t> after = client.HeadRevision();
-    if (!after.ok()) {
-      last = after.status();
-      continue;
-    }
-    if (*after != state.head) {
-      last = absl::AbortedError(
-          absl::StrCat("the head moved during the listing: ", state.head, " → ", *after));
-      continue;
-    }
-    if (state.head == 0) return state;
-
-    // The change log from its first retained revision: a start at 1 below the compaction
-    // point names the compact revision.
-    rv1::WatchRequest watch;
-    watch.set_start_revision(1);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      std::unique_ptr<WatchStream> stream = client.Watch(watch);
-      absl::StatusOr<std::vector<rv1::ChangeEvent>> events =
-          stream->EventsThrough(state.head, std::max(deadline - absl::Now(), absl::Seconds(1)));
-      if (events.ok()) {
-        state.compact = watch.start_revision();
-        for (rv1::ChangeEvent& e : *events) {
-          if (e.revision() <= state.head) state.events.push_back(std::move(e));
-        }
-        return state;
-      }
-      last = events.status();
-      const ErrorDetails details = GetErrorDetails(events.status());
-      int64_t compact = 0;
-      if (details.reason != reason::kRevisionCompacted ||
-          !absl::SimpleAtoi(details.metadata.count("compact_revision") > 0
-                                ? details.metadata.at("compact_revision")
-                                : "",
-                            &compact)) {
-        break;
-      }
-      watch.set_start_revision(compact);
-    }
-    // A crashed stream may be retried while time is left.
+  absl::Status last;
+  do {
+    absl::StatusOr<FinalState> state = ReadFinalStateOnce(client, deadline);
+    if (state.ok()) return state;
+    last = state.status();
     absl::SleepFor(absl::Milliseconds(100));
-  }
-  return absl::Status(
-      last.code() == absl::StatusCode::kOk ? absl::StatusCode::kDeadlineExceeded : last.code(),
-      absl::StrCat("ReadFinalState: ", last.ToString()));
+  } while (absl::Now() < deadline);
+  return absl::Status(last.code(), absl::StrCat("ReadFinalState: ", last.message()));
 }
 
 namespace {

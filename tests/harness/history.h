@@ -77,6 +77,8 @@ struct FinalState {
   std::vector<rv1::Observer> observers;  // Every observer of every election, as listed.
   std::vector<rv1::ChangeEvent> events;  // Revisions compact..head, from a Watch.
 };
+// Read while nobody writes: retried (until `timeout`) while the server is unreachable or the
+// head moves during the listing.
 absl::StatusOr<FinalState> ReadFinalState(RegistryClient& client,
                                           absl::Duration timeout = absl::Seconds(60));
 
@@ -84,14 +86,19 @@ absl::StatusOr<FinalState> ReadFinalState(RegistryClient& client,
 // one violation, readable on its own ("op 17 CreateObserver rid=w3-17 acked at 120 but ...").
 // The checks:
 //  - the change log is gap-free from `compact` to `head`, each revision once, in order;
-//  - replaying the events' after-images gives exactly the listed observers (personal data
-//    stripped from the listing), and every listed observer's revision is an event of its own;
-//  - every acked create's record exists; every acked write's revision holds an event with its
-//    request id and target; the record equals the last acked image when nothing later
-//    (acked, unknown or pending) touched it, and otherwise is at least that revision;
+//  - replaying the observer events' after-images gives exactly the listed observers (personal
+//    data stripped from the listing), and every listed observer's revision is an event of its
+//    own (a record below a compaction point is exempt when no retained event names it);
+//  - every acked write's revision holds an event with its request id and target whose
+//    after-image is the acknowledged record (personal data stripped); every acked create's
+//    record exists (unless an event deleted it); the record equals the last acked image
+//    (personal data included) when no unknown or pending op without a definite answer for its
+//    request id touched it, and otherwise is at least that revision;
 //  - no event carries the request id of a definitely failed call;
-//  - at most one event per request id (a retried or repeated request is applied once);
+//  - at most one event per request id (a retried or repeated request is applied once), and the
+//    event of a change (not a create) names the observer the call named;
 //  - every pending operation is reported (a test must complete every call it started).
+// Only observers are compared; elections and organisations may be in the log (set-up writes).
 std::vector<std::string> CheckHistory(const History& history, const FinalState& state);
 
 }  // namespace observer::testing

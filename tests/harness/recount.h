@@ -30,8 +30,12 @@ void CheckBreakdownShape(const sv1::Breakdown& b);
 struct Recount {
   int64_t revision = 0;  // The registry's head when counted (no writes in between).
   sv1::Summary summary;
+  // Accredited, non-test observers by sending organisation, sending state and citizenship.
   std::map<std::string, int64_t> by_organisation;
   std::map<std::string, int64_t> by_state;
+  std::map<std::string, int64_t> by_citizenship;
+  // Non-test observers in every status.
+  std::map<std::string, int64_t> by_status;
 };
 
 // Lists every observer of `election` page by page (a small page size, so that several pages
@@ -40,8 +44,9 @@ struct Recount {
 // (TestFailure otherwise).
 Recount RecountFromRegistry(RegistryClient& client, const std::string& election);
 
-// The stats answers at (at least) the recount's revision equal the recount: the summary and the
-// ORGANISATION and SENDING_STATE breakdowns. Test failures if not.
+// stats-service answers at exactly the recount's revision (nothing is written any more, so
+// waiting for it gives exactly it) with the recount's figures: the summary and the ORGANISATION,
+// SENDING_STATE, CITIZENSHIP and STATUS breakdowns. Test failures if not.
 void ExpectStatsEqualRecount(StatsClient& stats, const Recount& expected,
                              absl::Duration timeout = absl::Seconds(20));
 

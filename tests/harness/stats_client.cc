@@ -1,6 +1,8 @@
 #include "tests/harness/stats_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "tests/harness/service_process.h"
+#include "tests/harness/status_matchers.h"
 #include "tests/harness/unary_call.h"
 
 namespace observer::testing {
@@ -48,6 +50,20 @@ std::unique_ptr<ResponseStream<sv1::WatchBreakdownResponse>> StatsClient::WatchB
 
 absl::StatusOr<HealthStatus> StatsClient::Health(absl::Duration timeout) {
   return CheckHealth(channel_, timeout);
+}
+
+bool StatsClient::WaitForHealth(HealthStatus want, absl::Duration timeout) {
+  return PollUntil(
+      [&] {
+        absl::StatusOr<HealthStatus> h = Health(absl::Seconds(1));
+        return h.ok() && *h == want;
+      },
+      timeout, absl::Milliseconds(50));
+}
+
+std::string StatsClient::HealthName() {
+  absl::StatusOr<HealthStatus> h = Health(absl::Seconds(2));
+  return h.ok() ? HealthStatusName(*h) : DescribeStatus(h.status());
 }
 
 }  // namespace observer::testing

@@ -55,6 +55,10 @@ class StatsClient {
 
   // grpc.health.v1 of the whole server.
   absl::StatusOr<HealthStatus> Health(absl::Duration timeout = absl::Seconds(5));
+  // Polls Health every 50 ms until it is `want`; false on timeout.
+  bool WaitForHealth(HealthStatus want, absl::Duration timeout);
+  // The health status's name now ("SERVING"), or the error of the check, for messages.
+  std::string HealthName();
 
   sv1::StatsService::Stub& stub() { return *stub_; }
 

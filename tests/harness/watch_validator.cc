@@ -2,6 +2,7 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 
 #include <algorithm>
 #include <chrono>
@@ -292,8 +293,16 @@ void ValidatingWatcher::Run() {
     } else {
       request.set_start_revision(next_start);
     }
+    grpc::ChannelArguments args;
+    if (options_.reads_per_second > 0) {
+      // A slow consumer must look slow to the server: no receive window grown by bandwidth
+      // probing (which would let the server park megabytes in this client's buffers), so that
+      // flow control holds the server's sends back.
+      args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+      args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+    }
     std::unique_ptr<rv1::RegistryService::Stub> stub = rv1::RegistryService::NewStub(
-        grpc::CreateChannel(address_(), grpc::InsecureChannelCredentials()));
+        grpc::CreateCustomChannel(address_(), grpc::InsecureChannelCredentials(), args));
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;

@@ -97,7 +97,10 @@ class WatchValidator {
 // A consumer following the registry through crashes: Watches from `start_revision` (0: with
 // the initial state), feeds a WatchValidator, and on any stream end reconnects (with a short
 // backoff) and resumes at last_revision() + 1, until Stop. `reads_per_second` > 0 reads at most
-// that many responses a second (a slow consumer). `address` is read at each (re)connect.
+// that many responses a second (a slow consumer; its channel then has a small fixed HTTP/2
+// receive window, so that flow control holds the server back instead of the client buffering
+// megabytes). After OUT_OF_RANGE/REVISION_COMPACTED it starts over with the initial state.
+// `address` is read at each (re)connect.
 class ValidatingWatcher {
  public:
   struct Options {

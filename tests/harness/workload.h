@@ -5,7 +5,10 @@
 // failed, as a careful client would; each attempt is its own Operation.
 //
 //   History history;
-//   Workload load(history, [&] { return registry.address(); }, {.threads = 4, .election = e});
+//   const std::string address = registry.address();  // Restarts use StartOnPort(port).
+//   Workload::Options options;
+//   options.election = e;
+//   Workload load(history, [address] { return address; }, options);
 //   load.Start();
 //   ... kill -9, restart on the same port ...
 //   load.Stop();   // Joins; every call started is completed (retried to a definite outcome
@@ -42,7 +45,9 @@ class Workload {
     // (request ids are store-wide).
     std::string request_id_prefix = "w";
   };
-  // `address` gives the registry's current address at each (re)connect.
+  // `address` gives the registry's current address at each (re)connect. It is called from the
+  // workload's threads: not ServiceProcess::address() itself, which a restart rewrites on the
+  // test's thread (a data race), but a copy, or a value guarded by a mutex.
   Workload(History& history, std::function<std::string()> address, Options options);
   ~Workload();  // Stops.
   Workload(const Workload&) = delete;

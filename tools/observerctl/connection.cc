@@ -1,9 +1,11 @@
 #include "tools/observerctl/connection.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
@@ -128,6 +130,17 @@ registry::v1::RegistryService::Stub& Connection::registry() {
 stats::v1::StatsService::Stub& Connection::stats() {
   if (stats_ == nullptr) stats_ = stats::v1::StatsService::NewStub(channel(Service::kStats));
   return *stats_;
+}
+
+std::optional<absl::Duration> Connection::AdmissionRetryDelay(const absl::Status& s) {
+  if (s.code() != absl::StatusCode::kResourceExhausted) return std::nullopt;
+  const ErrorDetails details = GetErrorDetails(s);
+  if ((details.reason != reason::kRateLimited && details.reason != reason::kOverloaded) ||
+      !details.retry_delay.has_value()) {
+    return std::nullopt;
+  }
+  thread_local absl::BitGen random;
+  return std::max(*details.retry_delay, absl::Milliseconds(10)) * absl::Uniform(random, 1.0, 1.5);
 }
 
 std::unique_ptr<grpc::ClientContext> Connection::Context(bool with_deadline) const {

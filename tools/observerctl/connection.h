@@ -58,23 +58,27 @@ class Connection {
   // A context with the call deadline (--timeout), or none for streams.
   std::unique_ptr<grpc::ClientContext> Context(bool with_deadline = true) const;
 
-  // Makes a unary call. A refusal that says when to try again (a google.rpc.RetryInfo: the
-  // caller's rate limit, or the server's --max-in-flight) changed nothing, and is retried after
-  // that delay while --timeout lasts.
+  // Makes a unary call within --timeout. A refusal at admission (RESOURCE_EXHAUSTED with reason
+  // RATE_LIMITED or OVERLOADED) changed nothing; it is retried after the delay its RetryInfo
+  // names (at least 10 ms, plus up to half again at random, so that refused clients do not come
+  // back in step) while the --timeout of the whole call lasts.
   template <typename Stub, typename Request, typename Response>
   absl::Status Unary(grpc::Status (Stub::*fn)(grpc::ClientContext*, const Request&, Response*),
                      const Request& request, Response* response) {
     Stub& stub = StubFor<Stub>();
     const absl::Time give_up = absl::Now() + options_.timeout;
     for (;;) {
-      auto ctx = Context();
-      absl::Status s = FromGrpcStatus((stub.*fn)(ctx.get(), request, response));
-      const std::optional<absl::Duration> delay =
-          s.ok() ? std::nullopt : GetErrorDetails(s).retry_delay;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(absl::ToChronoTime(give_up));
+      absl::Status s = FromGrpcStatus((stub.*fn)(&ctx, request, response));
+      const std::optional<absl::Duration> delay = AdmissionRetryDelay(s);
       if (!delay.has_value() || absl::Now() + *delay >= give_up) return s;
       absl::SleepFor(*delay);
     }
   }
+
+  // When a failed call should be tried again (see Unary); nullopt for any other outcome.
+  static std::optional<absl::Duration> AdmissionRetryDelay(const absl::Status& s);
 
   // Unary, and a failure is reported on stderr (ReportFailure) as well as returned.
   template <typename Stub, typename Request, typename Response>

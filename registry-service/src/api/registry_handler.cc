@@ -172,6 +172,8 @@ grpc::ServerUnaryReactor* RegistryHandler::Write(
     return reactor;
   }
   ctx->cancelled = reactor->cancelled();
+  // The callback owns the Caller, and with it the call's place among the calls in flight, until
+  // the write is committed (or refused) and answered.
   (registry_.*write)(
       *ctx, *request,
       [reactor, response, caller = *std::move(caller)](absl::StatusOr<Response> result) {

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/failpoint.h"
 #include "registry-service/src/domain/rules.h"
 
 namespace observer::registry {
@@ -202,7 +201,6 @@ void WatchSession::Pump(Action& action) {
 }
 
 void WatchSession::Run(const Action& action) {
-  if (action.send != nullptr) OBSERVER_FAILPOINT("registry-watch-send");
   if (action.send != nullptr) sink_->Send(action.send);
   if (action.finish) sink_->Finish(*action.finish);
 }
