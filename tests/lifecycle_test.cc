@@ -5,18 +5,16 @@
 // second signal during the drain exits at once with code 1.
 //
 // Signals are sent with kill(2), not ServiceProcess::Stop: Stop sends SIGTERM itself, which
-// during a drain would be the second signal. The exit is observed with waitid(WNOWAIT), which
-// leaves the child unreaped (its pid cannot be reused meanwhile); Stop() then only reaps it and
-// returns its exit status.
+// during a drain would be the second signal. The exit is observed with ServiceProcess::exited()
+// (waitid with WNOWAIT), which leaves the child unreaped (its pid cannot be reused meanwhile);
+// Stop() then only reaps it and returns its exit status.
 //
 // Every wait is bounded. Lower bounds on timing (a drain lasts at least --drain-period) are
 // exact; upper bounds are generous and multiplied by kSlowdown under the sanitizers.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -42,6 +40,7 @@
 #include "tests/harness/stats_client.h"
 #include "tests/harness/stats_process.h"
 #include "tests/harness/status_matchers.h"
+#include "tests/harness/store_file.h"
 #include "tests/harness/temp_dir.h"
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
@@ -71,20 +70,12 @@ std::string Flag(absl::Duration d) { return absl::FormatDuration(d); }
 constexpr char kStoppedLine[] = "\"msg\":\"stopped\"";
 constexpr char kSecondSignalLine[] = "second signal: exiting at once";
 
-// Whether the child `pid` has exited, without reaping it.
-bool HasExited(pid_t pid) {
-  siginfo_t info = {};
-  if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return true;  // Not ours.
-  return info.si_pid == pid;
-}
-
 // Waits until `process` exits by itself (it is not signalled again), sets `*exited_at` to when
 // that was seen, and reaps it. DEADLINE_EXCEEDED if it is still running after `timeout`.
 absl::StatusOr<ExitResult> AwaitExit(ServiceProcess& process, absl::Duration timeout,
                                      absl::Time* exited_at) {
-  const pid_t pid = process.pid();
-  if (pid <= 0) return absl::FailedPreconditionError(process.name() + " is not running");
-  if (!PollUntil([pid] { return HasExited(pid); }, timeout, absl::Milliseconds(5))) {
+  if (!process.running()) return absl::FailedPreconditionError(process.name() + " is not running");
+  if (!process.WaitForExit(timeout)) {
     return absl::DeadlineExceededError(
         absl::StrCat(process.name(), " still running ", absl::FormatDuration(timeout), " later"));
   }
@@ -179,7 +170,7 @@ class LifecycleTest : public ::testing::Test {
     ASSERT_EQ(kill(process.pid(), first), 0);
     ASSERT_TRUE(WaitHealth(channel, HealthStatus::kNotServing, drain / 2))
         << process.name() << " is " << HealthOf(channel) << " after " << strsignal(first);
-    ASSERT_FALSE(HasExited(process.pid()));
+    ASSERT_FALSE(process.exited());
 
     const absl::Time again = absl::Now();
     ASSERT_EQ(kill(process.pid(), second), 0);
@@ -224,7 +215,7 @@ TEST_F(LifecycleTest, RegistryIsNotServingButAnswersThroughTheDrainThenExitsZero
   ASSERT_EQ(kill(registry.pid(), SIGTERM), 0);
   ASSERT_TRUE(WaitHealth(channel, HealthStatus::kNotServing, drain / 4))
       << "registry-service is " << HealthOf(channel) << " after SIGTERM";
-  EXPECT_FALSE(HasExited(registry.pid()));
+  EXPECT_FALSE(registry.exited());
   EXPECT_EQ(ServiceHealthOf(channel, kRegistryService), "NOT_SERVING");
 
   // Draining: reads and writes are still answered, on this connection and on a new one (the
@@ -244,7 +235,7 @@ TEST_F(LifecycleTest, RegistryIsNotServingButAnswersThroughTheDrainThenExitsZero
   EXPECT_EQ(HealthOf(fresh), "NOT_SERVING");
   RegistryClient fresh_client(fresh);
   EXPECT_THAT(fresh_client.HeadRevision(), IsOk());
-  EXPECT_FALSE(HasExited(registry.pid()));
+  EXPECT_FALSE(registry.exited());
   EXPECT_EQ(HealthOf(channel), "NOT_SERVING");
 
   // Then the watch ends with the shutdown error, not before the drain period is over, and the
@@ -301,7 +292,7 @@ TEST_F(LifecycleTest, StatsHealthGoesSyncingServingDraining) {
   ASSERT_EQ(kill(stats.pid(), SIGTERM), 0);
   ASSERT_TRUE(WaitHealth(channel, HealthStatus::kNotServing, drain))
       << "stats-service is " << HealthOf(channel) << " after SIGTERM";
-  EXPECT_FALSE(HasExited(stats.pid()));
+  EXPECT_FALSE(stats.exited());
   EXPECT_EQ(ServiceHealthOf(channel, kStatsService), "NOT_SERVING");
   const int64_t second = AddAccredited(registry_client, election, "FR");
   ASSERT_OK_AND_ASSIGN(sv1::GetSummaryResponse during,
@@ -309,7 +300,7 @@ TEST_F(LifecycleTest, StatsHealthGoesSyncingServingDraining) {
   EXPECT_EQ(during.summary().observers(), 2);
   EXPECT_GE(during.revision(), second);
   EXPECT_EQ(HealthOf(channel), "NOT_SERVING");
-  EXPECT_FALSE(HasExited(stats.pid()));
+  EXPECT_FALSE(stats.exited());
 
   absl::Time exited_at;
   ASSERT_OK_AND_ASSIGN(ExitResult exit,
@@ -622,9 +613,9 @@ TEST_F(LifecycleTest, RegistryWriteCancelledAtTheShutdownDeadlineIsNotApplied) {
   const rv1::Election election =
       MUST(client.CreateElection(FutureElection("life-deadline"))).election();
 
-  sqlite3* lock = nullptr;
-  ASSERT_EQ(sqlite3_open(absl::StrCat(dir_.path(), "/registry.db").c_str(), &lock), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<StoreWriteLock> lock,
+      StoreWriteLock::Acquire(absl::StrCat(dir_.path(), "/registry.db"), absl::ZeroDuration()));
   rv1::CreateObserverRequest queued = NewObserverRequest(election.name(), NextSeq());
   queued.set_request_id("life-deadline-queued");
   RegistryClient patient(registry.channel(), Scaled(absl::Seconds(60)));
@@ -642,11 +633,10 @@ TEST_F(LifecycleTest, RegistryWriteCancelledAtTheShutdownDeadlineIsNotApplied) {
   EXPECT_THAT(result.status().code(),
               ::testing::AnyOf(absl::StatusCode::kUnavailable, absl::StatusCode::kCancelled))
       << result.status();
-  EXPECT_FALSE(HasExited(registry.pid())) << "the write is still queued";
+  EXPECT_FALSE(registry.exited()) << "the write is still queued";
 
   // The lock goes; the write's turn comes, after its call ended.
-  ASSERT_EQ(sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_close(lock), SQLITE_OK);
+  ASSERT_OK(lock->Release());
   absl::Time exited_at;
   ASSERT_OK_AND_ASSIGN(ExitResult exit, AwaitExit(registry, Scaled(absl::Seconds(20)), &exited_at));
   EXPECT_EQ(exit.exit_code(), 0) << exit.Describe();

@@ -441,22 +441,17 @@ struct Services {
   int64_t example_revision = 0;
 };
 
-std::vector<std::string> RegistryFlags() {
-  return {"--watch-progress-interval", "200ms", "--drain-period", "100ms"};
-}
-std::vector<std::string> StatsFlags() {
-  return {"--reconnect-backoff-max", "500ms", "--drain-period", "100ms"};
-}
-
 class ObserverctlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     services_ = new Services();
-    services_->registry = std::make_unique<RegistryProcess>(services_->dir.path(), RegistryFlags());
+    services_->registry =
+        std::make_unique<RegistryProcess>(services_->dir.path(), TestRegistryFlags());
     services_->started = services_->registry->Start();
     if (!services_->started.ok()) return;
     services_->registry_client = std::make_unique<RegistryClient>(services_->registry->channel());
-    services_->stats = std::make_unique<StatsProcess>(services_->registry->address(), StatsFlags());
+    services_->stats =
+        std::make_unique<StatsProcess>(services_->registry->address(), TestStatsFlags());
     services_->started = services_->stats->Start();
     if (!services_->started.ok()) return;
     services_->stats_client = std::make_unique<StatsClient>(services_->stats->channel());
@@ -1320,7 +1315,7 @@ TEST_F(ObserverctlTest, HealthReportsEachServiceAndFailsUnlessEveryOneServes) {
   EXPECT_LT(r.elapsed, absl::Seconds(5)) << r.Describe();
 
   // Reachable but NOT_SERVING: a stats-service whose registry is not there never syncs.
-  StatsProcess unsynced(dead, StatsFlags());
+  StatsProcess unsynced(dead, TestStatsFlags());
   ASSERT_OK(unsynced.Start());
   r = CtlAt(registry_address(), unsynced.address(), {"health", "stats", "--timeout", "3s"});
   EXPECT_EXIT_CODE(r, 1);
@@ -2193,11 +2188,11 @@ TEST_F(ObserverctlTest, ExampleDataRoundTripsThroughExportAndImport) {
   // observerctl's concurrent decisions are refused for overload and retried after the delay
   // the refusal names.
   TempDir dir_b;
-  std::vector<std::string> flags_b = RegistryFlags();
+  std::vector<std::string> flags_b = TestRegistryFlags();
   flags_b.insert(flags_b.end(), {"--max-in-flight", "1"});
   RegistryProcess registry_b(dir_b.path(), flags_b);
   ASSERT_OK(registry_b.Start());
-  StatsProcess stats_b(registry_b.address(), StatsFlags());
+  StatsProcess stats_b(registry_b.address(), TestStatsFlags());
   ASSERT_OK(stats_b.Start());
   RegistryClient client_b(registry_b.channel());
   StatsClient stats_client_b(stats_b.channel());

@@ -14,11 +14,11 @@
 // passes SQLite's integrity check.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <cstdint>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -36,6 +36,7 @@
 #include "tests/harness/stats_client.h"
 #include "tests/harness/stats_process.h"
 #include "tests/harness/status_matchers.h"
+#include "tests/harness/store_file.h"
 #include "tests/harness/temp_dir.h"
 #include "tests/harness/watch_validator.h"
 #include "tests/harness/workload.h"
@@ -120,38 +121,6 @@ std::vector<Step> MakeSchedule(uint64_t seed, int steps) {
   return schedule;
 }
 
-// "ok", or what SQLite's integrity check found in the store file (opened read-only).
-std::string IntegrityCheck(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    const std::string error = sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return error;
-  }
-  std::string result;
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr);
-  while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
-    if (!result.empty()) result += "; ";
-    result += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return result;
-}
-
-// Holds the store's write lock from another connection for `duration`.
-void HoldWriteLock(const std::string& path, absl::Duration duration) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  sqlite3_busy_timeout(db, 10000);
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  absl::SleepFor(duration);
-  EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
-}
-
 // 4 × --max-in-flight callers creating observers for `duration`, recorded in `history`.
 void Overload(History& history, const std::string& address, const std::string& election,
               absl::Duration duration) {
@@ -175,7 +144,8 @@ void Overload(History& history, const std::string& address, const std::string& e
   for (auto& t : threads) t.join();
 }
 
-// Starts `service` with `failpoint` armed and waits until it has crashed there.
+// Starts `service` with `failpoint` armed and waits until it has crashed there: the point's
+// "crash" line tells which point fired, and the process must have ended by itself.
 void CrashAt(ServiceProcess& service, const std::string& failpoint, bool keep_port) {
   const std::string point = failpoint.substr(0, failpoint.find('='));
   const std::string line = absl::StrCat("failpoint ", point, ": crash");
@@ -187,6 +157,8 @@ void CrashAt(ServiceProcess& service, const std::string& failpoint, bool keep_po
   ASSERT_OK(started);
   EXPECT_TRUE(service.WaitForOutput(line, crashes + 1, absl::Seconds(30)))
       << service.name() << " did not reach " << failpoint;
+  EXPECT_TRUE(service.WaitForExit(absl::Seconds(10)))
+      << service.name() << " still running after reaching " << failpoint;
   ASSERT_OK_AND_ASSIGN(ExitResult exit, service.Kill());  // Reaps it.
   EXPECT_EQ(exit.term_signal(), SIGKILL) << exit.Describe();
 }
@@ -255,9 +227,15 @@ TEST(RandomFaultsTest, SeededScheduleLosesNothingAndStatsConverges) {
         absl::SleepFor(step.duration);
         ASSERT_OK(registry.Resume());
         break;
-      case Fault::kHoldWriteLock:
-        ASSERT_NO_FATAL_FAILURE(HoldWriteLock(store, step.duration));
+      case Fault::kHoldWriteLock: {
+        // Another connection holds the lock for `duration`, once it gets it between the
+        // registry's commits (up to 10 s).
+        ASSERT_OK_AND_ASSIGN(std::unique_ptr<StoreWriteLock> lock,
+                             StoreWriteLock::Acquire(store, absl::Seconds(10)));
+        absl::SleepFor(step.duration);
+        EXPECT_OK(lock->Release());
         break;
+      }
       case Fault::kSlowWatcher: {
         ValidatingWatcher::Options slow;
         slow.start_revision = 1;

@@ -18,10 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -49,6 +47,7 @@
 #include "tests/harness/stats_client.h"
 #include "tests/harness/stats_process.h"
 #include "tests/harness/status_matchers.h"
+#include "tests/harness/store_file.h"
 #include "tests/harness/temp_dir.h"
 #include "tests/harness/workload.h"
 
@@ -67,13 +66,6 @@ int Scale() {
   return 1;
 }
 
-// The process exited by itself (a zombie now), without being reaped.
-bool HasExited(pid_t pid) {
-  siginfo_t info = {};
-  if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return true;  // Not ours.
-  return info.si_pid == pid;
-}
-
 // Sets an environment variable for the processes started while it lives (children inherit
 // the environment at spawn).
 class ScopedEnv {
@@ -88,32 +80,6 @@ class ScopedEnv {
  private:
   const char* name_;
 };
-
-// `PRAGMA integrity_check` of the SQLite file at `path` (read-only): "ok" when sound.
-std::string IntegrityCheck(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    std::string error = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return "cannot open: " + error;
-  }
-  std::vector<std::string> rows;
-  char* error = nullptr;
-  const int rc = sqlite3_exec(
-      db, "PRAGMA integrity_check",
-      [](void* out, int n, char** values, char**) {
-        for (int i = 0; i < n; ++i) {
-          static_cast<std::vector<std::string>*>(out)->push_back(values[i] ? values[i] : "NULL");
-        }
-        return 0;
-      },
-      &rows, &error);
-  std::string result =
-      rc == SQLITE_OK ? absl::StrJoin(rows, "; ") : absl::StrCat("integrity_check failed: ", error);
-  sqlite3_free(error);
-  sqlite3_close(db);
-  return result;
-}
 
 // How the calls of a history ended, by code and reason ("UNAVAILABLE/STORE_BUSY: 12").
 std::map<std::string, int> CountOutcomes(const std::vector<Operation>& ops) {
@@ -133,13 +99,6 @@ std::string Show(const std::map<std::string, int>& counts) {
 
 class RegistryReliabilityTest : public ::testing::Test {
  protected:
-  static std::vector<std::string> RegistryFlags(std::vector<std::string> extra = {}) {
-    std::vector<std::string> flags = {"--watch-progress-interval", "200ms", "--drain-period",
-                                      "100ms"};
-    flags.insert(flags.end(), extra.begin(), extra.end());
-    return flags;
-  }
-
   void TearDown() override {
     if (HasFailure()) PrintOutputTails({registry_.get(), stats_.get()});
     stats_.reset();
@@ -151,7 +110,7 @@ class RegistryReliabilityTest : public ::testing::Test {
                      const std::string& store_dir = "") {
     if (registry_ == nullptr) {
       registry_ = std::make_unique<RegistryProcess>(store_dir.empty() ? dir_.path() : store_dir,
-                                                    RegistryFlags(std::move(extra)));
+                                                    TestRegistryFlags(std::move(extra)));
     }
     MUST(port == 0 ? registry_->Start() : registry_->StartOnPort(port));
   }
@@ -235,9 +194,7 @@ class RegistryReliabilityTest : public ::testing::Test {
     Workload load(
         history, [address] { return address; }, LoadOptions(election, 17));
     load.Start();
-    const pid_t pid = registry_->pid();
-    ASSERT_TRUE(
-        PollUntil([pid] { return HasExited(pid); }, absl::Seconds(30), absl::Milliseconds(5)))
+    ASSERT_TRUE(registry_->WaitForExit(absl::Seconds(30)))
         << "the failpoint " << point << " did not crash the registry (" << load.acked()
         << " acks); is the build configured with -DOBSERVER_FAILPOINTS=ON?";
     ASSERT_OK_AND_ASSIGN(ExitResult crashed, registry_->Stop(absl::Seconds(5)));
@@ -352,11 +309,9 @@ TEST_F(RegistryReliabilityTest, WriteLockHeldForSeconds) {
   ASSERT_TRUE(load.WaitForAcks(30, absl::Seconds(30))) << history.Summary();
 
   for (int round = 0; round < Scale(); ++round) {
-    sqlite3* lock = nullptr;
-    ASSERT_EQ(sqlite3_open(StorePath().c_str(), &lock), SQLITE_OK);
-    sqlite3_busy_timeout(lock, 10000);  // The registry commits all the time.
-    ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(lock);
+    // The registry commits all the time: wait up to 10 s for a moment between its commits.
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<StoreWriteLock> lock,
+                         StoreWriteLock::Acquire(StorePath(), absl::Seconds(10)));
     const int64_t acked_before = load.acked();
     const absl::Time held = absl::Now();
     // Reads are not blocked by a writer (WAL).
@@ -366,8 +321,7 @@ TEST_F(RegistryReliabilityTest, WriteLockHeldForSeconds) {
       absl::SleepFor(absl::Milliseconds(200));
     }
     EXPECT_LE(load.acked(), acked_before + 4) << "writes acknowledged while the lock was held";
-    ASSERT_EQ(sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-    ASSERT_EQ(sqlite3_close(lock), SQLITE_OK);
+    ASSERT_OK(lock->Release());
     ASSERT_TRUE(load.WaitForAcks(load.acked() + 30, absl::Seconds(20)))
         << "writes did not resume after the lock was released; " << history.Summary();
   }
@@ -498,7 +452,7 @@ TEST_F(RegistryReliabilityTest, DiskFull) {
     rv1::GetObserverRequest get;
     get.set_name(listed.back().name());
     EXPECT_OK(client.GetObserver(get));
-    EXPECT_FALSE(HasExited(registry_->pid()));
+    EXPECT_FALSE(registry_->exited());
 
     // Space again: writes resume.
     ASSERT_EQ(unlink(ballast.c_str()), 0);

@@ -93,16 +93,6 @@ int64_t RssKib(pid_t pid) {
   return -1;
 }
 
-// Whether the process has died (a zombie not reaped yet, or gone).
-bool Dead(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat;
-  if (!std::getline(in, stat)) return true;
-  const size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() &&
-         (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X');
-}
-
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -131,20 +121,13 @@ class ReliabilityStatsTest : public ::testing::Test {
   }
 
   void StartRegistry(std::vector<std::string> extra = {}) {
-    // No rate limit: the writers of these tests are one caller identity.
-    std::vector<std::string> flags = {
-        "--watch-progress-interval", "200ms", "--drain-period", "100ms", "--rate-limit", "0"};
-    flags.insert(flags.end(), extra.begin(), extra.end());
-    registry_ = std::make_unique<RegistryProcess>(dir_.path(), flags);
+    registry_ = std::make_unique<RegistryProcess>(dir_.path(), TestRegistryFlags(std::move(extra)));
     MUST(registry_->Start());
     registry_client_ = std::make_unique<RegistryClient>(registry_->channel());
   }
 
   void MakeStats(std::vector<std::string> extra = {}) {
-    std::vector<std::string> flags = {"--reconnect-backoff-max", "500ms", "--drain-period",
-                                      "100ms"};
-    flags.insert(flags.end(), extra.begin(), extra.end());
-    stats_ = std::make_unique<StatsProcess>(registry_->address(), flags);
+    stats_ = std::make_unique<StatsProcess>(registry_->address(), TestStatsFlags(std::move(extra)));
   }
   void StartStats() {
     MUST(stats_->Start());
@@ -298,8 +281,7 @@ TEST_P(StatsFailpointTest, StatsFailpointCrashes) {
   const std::string crash_line = absl::StrCat("failpoint ", c.point, ": crash");
   if (started.ok()) {
     // Serving (not yet synced, or following live changes): it dies at the point.
-    const pid_t pid = stats_->pid();
-    EXPECT_TRUE(PollUntil([&] { return Dead(pid); }, absl::Seconds(30), absl::Milliseconds(10)))
+    EXPECT_TRUE(stats_->WaitForExit(absl::Seconds(30)))
         << "stats-service did not crash at " << c.point;
     ASSERT_OK_AND_ASSIGN(ExitResult exit, stats_->Kill());  // Reaps it.
     EXPECT_EQ(exit.term_signal(), SIGKILL) << exit.Describe();

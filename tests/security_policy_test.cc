@@ -10,7 +10,6 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/client_interceptor.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <cmath>
@@ -44,6 +43,7 @@
 #include "tests/harness/stats_client.h"
 #include "tests/harness/stats_process.h"
 #include "tests/harness/status_matchers.h"
+#include "tests/harness/store_file.h"
 #include "tests/harness/temp_dir.h"
 
 namespace observer::testing {
@@ -829,9 +829,8 @@ TEST_F(SecurityPolicyTest, QueuedWriteWithoutDeadlineExpiresAtTheDefaultDeadline
     EXPECT_OK(create_without_deadline(&context, NewObserverRequest(election.name(), NextSeq())));
   }
 
-  sqlite3* lock = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.Join("registry.db").c_str(), &lock), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StoreWriteLock> lock,
+                       StoreWriteLock::Acquire(dir_.Join("registry.db"), absl::ZeroDuration()));
   const rv1::CreateObserverRequest first = NewObserverRequest(election.name(), NextSeq());
   std::future<absl::StatusOr<rv1::CreateObserverResponse>> first_call =
       std::async(std::launch::async, [&] { return client.CreateObserver(first); });
@@ -844,8 +843,7 @@ TEST_F(SecurityPolicyTest, QueuedWriteWithoutDeadlineExpiresAtTheDefaultDeadline
       << "the first write did not wait for the lock";
   EXPECT_EQ(second_call.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
       << "the second write did not wait for the lock";
-  ASSERT_EQ(sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_close(lock), SQLITE_OK);
+  ASSERT_OK(lock->Release());
 
   ASSERT_EQ(first_call.wait_for(std::chrono::seconds(20)), std::future_status::ready);
   const absl::StatusOr<rv1::CreateObserverResponse> first_result = first_call.get();

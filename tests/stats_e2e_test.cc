@@ -279,22 +279,6 @@ class Writer {
 
 class StatsE2eTest : public ::testing::Test {
  protected:
-  // Flags every registry of these tests gets: progress notifications often (stats' idle
-  // applied revision and staleness follow them) and a short drain.
-  static std::vector<std::string> RegistryFlags(std::vector<std::string> extra = {}) {
-    std::vector<std::string> flags = {"--watch-progress-interval", "200ms", "--drain-period",
-                                      "100ms"};
-    flags.insert(flags.end(), extra.begin(), extra.end());
-    return flags;
-  }
-  // Flags every stats-service of these tests gets: reconnect quickly, short drain.
-  static std::vector<std::string> StatsFlags(std::vector<std::string> extra = {}) {
-    std::vector<std::string> flags = {"--reconnect-backoff-max", "500ms", "--drain-period",
-                                      "100ms"};
-    flags.insert(flags.end(), extra.begin(), extra.end());
-    return flags;
-  }
-
   void TearDown() override {
     if (HasFailure()) PrintOutputTails({registry_.get(), stats_.get()});
     stats_client_.reset();
@@ -306,7 +290,8 @@ class StatsE2eTest : public ::testing::Test {
   // Starts the registry (on a new port, or on `port`) and connects registry().
   void StartRegistry(std::vector<std::string> extra = {}, int port = 0) {
     if (registry_ == nullptr) {
-      registry_ = std::make_unique<RegistryProcess>(dir_.path(), RegistryFlags(std::move(extra)));
+      registry_ =
+          std::make_unique<RegistryProcess>(dir_.path(), TestRegistryFlags(std::move(extra)));
     }
     MUST(port == 0 ? registry_->Start() : registry_->StartOnPort(port));
     ConnectRegistry();
@@ -318,7 +303,8 @@ class StatsE2eTest : public ::testing::Test {
   // Starts stats-service against the registry's address and connects stats().
   void StartStats(std::vector<std::string> extra = {}) {
     if (stats_ == nullptr) {
-      stats_ = std::make_unique<StatsProcess>(registry_->address(), StatsFlags(std::move(extra)));
+      stats_ =
+          std::make_unique<StatsProcess>(registry_->address(), TestStatsFlags(std::move(extra)));
     }
     MUST(stats_->Start());
     ConnectStats();

@@ -308,16 +308,17 @@ absl::StatusOr<CommandResult> CommandProcess::Wait(absl::Duration timeout) {
                    absl::FormatDuration(timeout), " and was killed:\n", output));
 }
 
-bool CommandProcess::Exited() {
-  if (pid_ <= 0) return false;
-  siginfo_t info;
-  std::memset(&info, 0, sizeof(info));
-  // WNOWAIT: the process stays a zombie, for Wait or Kill to reap.
-  if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-    return false;
-  }
-  return info.si_pid == pid_;
+bool ChildHasExited(pid_t pid) {
+  siginfo_t info = {};
+  int r;
+  do {
+    r = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) return true;  // Not (or no longer) our child: not running either way.
+  return info.si_pid == pid;
 }
+
+bool CommandProcess::Exited() { return pid_ > 0 && ChildHasExited(pid_); }
 
 absl::StatusOr<CommandResult> CommandProcess::Kill() {
   if (pid_ <= 0) return absl::FailedPreconditionError("not running");

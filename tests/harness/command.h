@@ -129,6 +129,10 @@ class CommandProcess {
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const CommandOptions& options = {});
 
+// Whether the child `pid` (not yet reaped) has ended: waitid(WNOWAIT) leaves it a zombie, so
+// the pid cannot be reused before its owner reaps it. True also if it is no child (any more).
+bool ChildHasExited(pid_t pid);
+
 // The raw spawn that ServiceProcess and CommandProcess share: forks and execs argv with stdin
 // as `options` says, stdout (and stderr, if `options.merge_stderr`) into a new pipe whose read
 // end is `*stdout_fd`, stderr otherwise into another pipe (`*stderr_fd`, else -1). With

@@ -4,6 +4,13 @@
 
 namespace observer::testing {
 
+std::vector<std::string> TestRegistryFlags(std::vector<std::string> extra) {
+  std::vector<std::string> flags = {"--watch-progress-interval", "200ms", "--drain-period",
+                                    "100ms"};
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  return flags;
+}
+
 std::string RegistryServiceBinary() {
 #ifdef REGISTRY_SERVICE_BINARY
   return BinaryPath("REGISTRY_SERVICE_BINARY", REGISTRY_SERVICE_BINARY);

@@ -25,6 +25,10 @@ namespace observer::testing {
 // compiled in, else "" (tests then fail with a clear message).
 std::string RegistryServiceBinary();
 
+// The flags the tests give a registry they follow closely: progress notifications every 200 ms
+// (a follower's idle revision and staleness move with them) and a short drain; then `extra`.
+std::vector<std::string> TestRegistryFlags(std::vector<std::string> extra = {});
+
 class RegistryProcess : public ServiceProcess {
  public:
   // `store_dir` holds registry.db; `extra_args` are appended to every start.

@@ -236,6 +236,13 @@ absl::StatusOr<ExitResult> ServiceProcess::WaitExit(absl::Duration timeout) {
   }
 }
 
+bool ServiceProcess::exited() const { return pid_ > 0 && ChildHasExited(pid_); }
+
+bool ServiceProcess::WaitForExit(absl::Duration timeout) const {
+  if (pid_ <= 0) return false;
+  return PollUntil([this] { return exited(); }, timeout, absl::Milliseconds(5));
+}
+
 absl::StatusOr<ExitResult> ServiceProcess::Stop(absl::Duration timeout) {
   if (pid_ <= 0) return absl::FailedPreconditionError(absl::StrCat(name_, " not running"));
   kill(pid_, SIGTERM);

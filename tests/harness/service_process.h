@@ -86,6 +86,13 @@ class ServiceProcess {
   absl::Status Resume();
 
   bool running() const { return pid_ > 0; }
+  // The process has ended by itself (a zombie not yet reaped by Stop/Kill, which then report
+  // its exit status); false when not running. Observed with waitid(WNOWAIT), so the pid cannot
+  // be reused meanwhile.
+  bool exited() const;
+  // Polls exited() until it is true (true) or `timeout` passes (false); false at once when not
+  // running. The process is left unreaped.
+  bool WaitForExit(absl::Duration timeout) const;
   bool paused() const { return paused_; }
   pid_t pid() const { return pid_; }
   const std::string& name() const { return name_; }

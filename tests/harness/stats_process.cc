@@ -4,6 +4,12 @@
 
 namespace observer::testing {
 
+std::vector<std::string> TestStatsFlags(std::vector<std::string> extra) {
+  std::vector<std::string> flags = {"--reconnect-backoff-max", "500ms", "--drain-period", "100ms"};
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  return flags;
+}
+
 std::string StatsServiceBinary() {
 #ifdef STATS_SERVICE_BINARY
   return BinaryPath("STATS_SERVICE_BINARY", STATS_SERVICE_BINARY);

@@ -20,6 +20,10 @@ namespace observer::testing {
 // compiled in, else "" (tests then fail with a clear message).
 std::string StatsServiceBinary();
 
+// The flags the tests give a stats-service: reconnect quickly (backoff at most 500 ms) and a
+// short drain; then `extra`.
+std::vector<std::string> TestStatsFlags(std::vector<std::string> extra = {});
+
 class StatsProcess : public ServiceProcess {
  public:
   // `registry_address` ("127.0.0.1:<port>") is passed as --registry; `extra_args` are
