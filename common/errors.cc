@@ -3,6 +3,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/proto_time.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace observer {
@@ -46,9 +47,7 @@ absl::Status MakeError(absl::StatusCode code, absl::string_view reason, absl::st
 
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
   google::rpc::RetryInfo info;
-  const int64_t nanos = absl::ToInt64Nanoseconds(delay);
-  info.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
-  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+  *info.mutable_retry_delay() = ToProto(delay);
   status.SetPayload(kRetryInfoUrl, absl::Cord(info.SerializeAsString()));
   return status;
 }
@@ -79,8 +78,7 @@ ErrorDetails GetErrorDetails(const absl::Status& status) {
   if (auto payload = status.GetPayload(kRetryInfoUrl)) {
     google::rpc::RetryInfo info;
     if (info.ParseFromString(std::string(*payload))) {
-      details.retry_delay = absl::Seconds(info.retry_delay().seconds()) +
-                            absl::Nanoseconds(info.retry_delay().nanos());
+      details.retry_delay = FromProto(info.retry_delay());
     }
   }
   return details;

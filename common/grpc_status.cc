@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -38,9 +39,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   }
   if (d.retry_delay) {
     google::rpc::RetryInfo retry;
-    const int64_t nanos = absl::ToInt64Nanoseconds(*d.retry_delay);
-    retry.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
-    retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+    *retry.mutable_retry_delay() = ToProto(*d.retry_delay);
     proto.add_details()->PackFrom(retry);
   }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
@@ -70,8 +69,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
         violations.push_back({fv.field(), fv.description()});
       }
     } else if (any.UnpackTo(&retry)) {
-      retry_delay = absl::Seconds(retry.retry_delay().seconds()) +
-                    absl::Nanoseconds(retry.retry_delay().nanos());
+      retry_delay = FromProto(retry.retry_delay());
     }
   }
   if (reason.empty()) return absl::Status(code, status.error_message());

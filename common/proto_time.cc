@@ -16,6 +16,18 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return ts;
 }
 
+absl::Duration FromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+google::protobuf::Duration ToProto(absl::Duration d) {
+  google::protobuf::Duration out;
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out.set_seconds(nanos / 1'000'000'000);
+  out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+  return out;
+}
+
 std::optional<absl::CivilDay> ToCivilDay(const google::type::Date& date) {
   if (date.year() < 1 || date.year() > 9999 || date.month() < 1 || date.month() > 12 ||
       date.day() < 1 || date.day() > 31) {

@@ -6,6 +6,7 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/type/date.pb.h"
 
@@ -13,6 +14,8 @@ namespace observer {
 
 absl::Time FromProto(const google::protobuf::Timestamp& ts);
 google::protobuf::Timestamp ToProto(absl::Time t);
+absl::Duration FromProto(const google::protobuf::Duration& d);
+google::protobuf::Duration ToProto(absl::Duration d);
 
 // A full calendar date (year, month and day all set and valid), or nullopt.
 std::optional<absl::CivilDay> ToCivilDay(const google::type::Date& date);
