@@ -4,8 +4,10 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "google/protobuf/message.h"
 
 namespace observer::fuzz {
@@ -16,6 +18,13 @@ namespace observer::fuzz {
 // With OBSERVER_FUZZ_VERBOSE=1 in the environment, prints what a run did (to read what a
 // corpus file or a crash input does: `target FILE`); otherwise nothing.
 void Note(absl::string_view what);
+
+// "STATUS reason=REASON", for failure messages.
+std::string Describe(const absl::Status& status);
+
+// Fails unless `status` has one of the codes a request may earn (`allowed`; anything else, e.g.
+// INTERNAL, is a bug) and carries an ErrorInfo reason.
+void CheckError(const absl::Status& status, absl::Span<const absl::StatusCode> allowed);
 
 // Whether a request built from fuzzed strings could reach a server at all: gRPC hands a
 // handler only what parses, and a proto3 string that is not UTF-8 does not.
