@@ -3,12 +3,16 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
+#include "common/thread_name.h"
 
 namespace observer::registry {
 
 WatchHub::WatchHub(int64_t head_revision, WatchHubOptions options)
     : options_(options), head_(head_revision) {
-  notifier_ = std::thread([this] { NotifierLoop(); });
+  notifier_ = std::thread([this] {
+    SetCurrentThreadName("watch-notifier");
+    NotifierLoop();
+  });
 }
 
 WatchHub::~WatchHub() {

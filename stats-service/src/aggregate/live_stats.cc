@@ -7,12 +7,16 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/failpoint.h"
+#include "common/thread_name.h"
 
 namespace observer::stats {
 
 LiveStats::LiveStats(const RegionDirectory& regions)
     : regions_(regions), counters_(std::make_unique<Counters>(regions)) {
-  notifier_ = std::thread([this] { NotifierLoop(); });
+  notifier_ = std::thread([this] {
+    SetCurrentThreadName("stats-notifier");
+    NotifierLoop();
+  });
 }
 
 LiveStats::~LiveStats() {

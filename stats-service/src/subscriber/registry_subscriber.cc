@@ -9,6 +9,7 @@
 #include "common/failpoint.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace observer::stats {
 
@@ -27,8 +28,14 @@ void RegistrySubscriber::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     last_heard_ = absl::Now();
   }
-  runner_ = std::thread([this] { Run(); });
-  watchdog_ = std::thread([this] { Watchdog(); });
+  runner_ = std::thread([this] {
+    SetCurrentThreadName("subscriber");
+    Run();
+  });
+  watchdog_ = std::thread([this] {
+    SetCurrentThreadName("sub-watchdog");
+    Watchdog();
+  });
 }
 
 void RegistrySubscriber::Stop() {
