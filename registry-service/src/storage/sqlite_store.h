@@ -1,6 +1,10 @@
-// The embedded store: one SQLite file in WAL mode with synchronous=FULL (an acknowledged
-// write is fsynced). One writer thread groups concurrent requests into one transaction
-// (group commit), each request in its own savepoint; readers use a pool of connections.
+// The embedded store: one SQLite file in WAL mode. One writer thread groups concurrent
+// requests into one transaction (group commit), each request in its own savepoint; a second
+// thread makes committed groups durable (one fdatasync of the WAL for every group committed
+// meanwhile) and only then publishes their changes and acknowledges them, so the writer goes
+// on with the next group while the previous one is being synced (ADR 0010). Readers use a pool
+// of connections; a read that saw a revision not yet durable waits until it is, so nothing is
+// ever shown that a power cut could take back.
 #ifndef OBSERVER_REGISTRY_STORAGE_SQLITE_STORE_H_
 #define OBSERVER_REGISTRY_STORAGE_SQLITE_STORE_H_
 
@@ -29,6 +33,9 @@ struct SqliteStoreOptions {
   // Caps the file at this many pages (0: no cap), e.g. to keep room on a shared disk; writes
   // past it fail with RESOURCE_EXHAUSTED / STORE_FULL and change nothing.
   int64_t max_page_count = 0;
+  // The writer connection's page cache, KiB (SQLite's default is 2000). Readers keep the
+  // default: the operating system's page cache is behind them.
+  int64_t writer_cache_kib = 32 * 1024;
   // Called on the writer thread after each transaction group: how many write requests it
   // held, how long it took from BEGIN to the end of COMMIT (the fsync included), and the
   // status of the commit itself (not of the requests in it). For metrics; must be quick.
@@ -122,6 +129,10 @@ class SqliteStore final : public Store {
 
   void WriterLoop();
   void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+  // Makes committed groups durable, then publishes and acknowledges them, in commit order.
+  void SyncerLoop();
+  // Blocks until `revision` is durable (at once when it already is).
+  void WaitDurable(int64_t revision);
 
   const std::string path_;
   int lock_fd_ = -1;
@@ -142,6 +153,17 @@ class SqliteStore final : public Store {
   std::deque<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_thread_;
+
+  // Groups committed by the writer and waiting for their fdatasync, in commit order.
+  struct Committed;
+  int wal_fd_ = -1;  // The WAL file, opened by us to fdatasync it.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;     // The syncer waits for committed groups.
+  std::condition_variable durable_cv_;  // Readers wait for durable_revision_.
+  std::deque<Committed> committed_ ABSL_GUARDED_BY(sync_mu_);
+  bool writer_stopped_ ABSL_GUARDED_BY(sync_mu_) = false;
+  int64_t durable_revision_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  std::thread syncer_thread_;
 };
 
 }  // namespace observer::registry
