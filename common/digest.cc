@@ -2,9 +2,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/escaping.h"
 
@@ -26,22 +26,71 @@ std::string Sha256(absl::string_view bytes) {
   return std::string(AsBytes(digest, length));
 }
 
-std::string HmacSha256(absl::string_view key, absl::string_view message) {
-  // OpenSSL reads a null key as "no key given"; an empty key is a valid HMAC key.
-  static const unsigned char kNoKeyBytes[1] = {0};
-  const void* key_data = key.empty() ? kNoKeyBytes : static_cast<const void*>(key.data());
-  static const unsigned char kNoMessage[1] = {0};
-  const unsigned char* message_data =
-      message.empty() ? kNoMessage : reinterpret_cast<const unsigned char*>(message.data());
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key_data, static_cast<int>(key.size()), message_data, message.size(), mac,
-           &length) == nullptr ||
-      length != kSha256Bytes) {
-    // Only an allocation failure inside OpenSSL gets here; a wrong MAC must never be returned.
-    std::abort();
+namespace {
+
+constexpr size_t kSha256BlockBytes = 64;
+
+// Only an allocation failure inside OpenSSL fails these; a wrong MAC must never be returned.
+void Check(int ok) {
+  if (ok != 1) std::abort();
+}
+
+EVP_MD_CTX* NewContext() {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) std::abort();
+  return ctx;
+}
+
+// A SHA-256 context that has absorbed the key block XOR `pad`.
+EVP_MD_CTX* PaddedKeyState(const unsigned char (&block)[kSha256BlockBytes], unsigned char pad) {
+  unsigned char padded[kSha256BlockBytes];
+  for (size_t i = 0; i < kSha256BlockBytes; ++i) padded[i] = block[i] ^ pad;
+  EVP_MD_CTX* ctx = NewContext();
+  Check(EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr));
+  Check(EVP_DigestUpdate(ctx, padded, sizeof(padded)));
+  OPENSSL_cleanse(padded, sizeof(padded));
+  return ctx;
+}
+
+}  // namespace
+
+HmacSha256Key::HmacSha256Key(absl::string_view key) {
+  // RFC 2104: a key longer than the block is replaced by its hash; the block is the key
+  // padded with zeros.
+  unsigned char block[kSha256BlockBytes] = {};
+  if (key.size() > kSha256BlockBytes) {
+    const std::string hashed = Sha256(key);
+    std::memcpy(block, hashed.data(), hashed.size());
+  } else if (!key.empty()) {
+    std::memcpy(block, key.data(), key.size());
   }
-  return std::string(AsBytes(mac, length));
+  inner_ = PaddedKeyState(block, 0x36);
+  outer_ = PaddedKeyState(block, 0x5c);
+  OPENSSL_cleanse(block, sizeof(block));
+  scratch_ = NewContext();
+}
+
+HmacSha256Key::~HmacSha256Key() {
+  EVP_MD_CTX_free(inner_);
+  EVP_MD_CTX_free(outer_);
+  EVP_MD_CTX_free(scratch_);
+}
+
+std::string HmacSha256Key::Mac(std::initializer_list<absl::string_view> parts) const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  Check(EVP_MD_CTX_copy_ex(scratch_, inner_));
+  for (absl::string_view part : parts) Check(EVP_DigestUpdate(scratch_, part.data(), part.size()));
+  Check(EVP_DigestFinal_ex(scratch_, digest, &length));
+  Check(EVP_MD_CTX_copy_ex(scratch_, outer_));
+  Check(EVP_DigestUpdate(scratch_, digest, length));
+  Check(EVP_DigestFinal_ex(scratch_, digest, &length));
+  if (length != kSha256Bytes) std::abort();
+  return std::string(AsBytes(digest, length));
+}
+
+std::string HmacSha256(absl::string_view key, absl::string_view message) {
+  return HmacSha256Key(key).Mac({message});
 }
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {

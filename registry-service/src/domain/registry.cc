@@ -771,8 +771,10 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
   if (req.all_or_nothing()) DONE_IF_ERROR(all.ToStatus());
   Mutate<v1::BatchCreateObserversResponse>(
       ctx, "BatchCreateObservers", req, req.request_id(),
-      [=, this, &req](WriteTxn& txn,
-                      const WriteInfo& info) -> absl::StatusOr<v1::BatchCreateObserversResponse> {
+      // Runs once: each row is moved into its record (mutable).
+      [this, &req, election_id, rows = std::move(rows), row_status = std::move(row_status)](
+          WriteTxn& txn,
+          const WriteInfo& info) mutable -> absl::StatusOr<v1::BatchCreateObserversResponse> {
         const bool validate_only = req.validate_only();
         // Whether the records of good rows exist after the call.
         const bool records_kept = !validate_only && !req.all_or_nothing();
@@ -786,7 +788,7 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
             if (status.ok()) {
               status = txn.Atomically([&]() -> absl::Status {
                 ASSIGN_OR_RETURN(*result->mutable_observer(),
-                                 InsertObserver(txn, info, election_id, rows[i]));
+                                 InsertObserver(txn, info, election_id, std::move(rows[i])));
                 return absl::OkStatus();
               });
             }
@@ -1021,7 +1023,7 @@ void Registry::ChangeStatus(const RequestContext& ctx, absl::string_view method,
         v1::ChangeEvent event = MakeEvent(revision, v1::CHANGE_TYPE_UPDATED, updated.name(),
                                           &*current, &updated, info.ctx, info.request_id, info.now);
         event.set_reason(t.reason);
-        RETURN_IF_ERROR(txn.AppendChange(event));
+        RETURN_IF_ERROR(txn.AppendChange(std::move(event)));
         Response out;
         *out.mutable_observer() = std::move(updated);
         out.set_revision(revision);
@@ -1083,7 +1085,7 @@ void Registry::DeleteObserver(const RequestContext& ctx, const v1::DeleteObserve
         v1::ChangeEvent event = MakeEvent(revision, v1::CHANGE_TYPE_DELETED, current->name(),
                                           &*current, nullptr, info.ctx, info.request_id, info.now);
         event.set_reason(req.reason());
-        RETURN_IF_ERROR(txn.AppendChange(event));
+        RETURN_IF_ERROR(txn.AppendChange(std::move(event)));
         v1::DeleteObserverResponse out;
         out.set_revision(revision);
         return out;

@@ -61,9 +61,14 @@ absl::Status WriteAll(int fd, const std::string& bytes) {
 
 std::string GenesisChain() { return std::string(kSha256Bytes, '\0'); }
 
+std::string ChainLink(const HmacSha256Key& key, absl::string_view previous_chain, int64_t revision,
+                      absl::string_view event_bytes) {
+  return key.Mac({previous_chain, BigEndian64(revision), event_bytes});
+}
+
 std::string ChainLink(absl::string_view key, absl::string_view previous_chain, int64_t revision,
                       absl::string_view event_bytes) {
-  return HmacSha256(key, absl::StrCat(previous_chain, BigEndian64(revision), event_bytes));
+  return ChainLink(HmacSha256Key(key), previous_chain, revision, event_bytes);
 }
 
 std::string AnchorMac(absl::string_view key, int64_t anchor_revision,
@@ -151,7 +156,7 @@ absl::StatusOr<std::string> ReadOrCreateAuditKeyFile(const std::string& path, bo
 
 ChainVerifier::ChainVerifier(std::string key, int64_t head_revision, int64_t compact_revision,
                              const Anchor& anchor)
-    : key_(std::move(key)), expected_(compact_revision) {
+    : key_(std::move(key)), mac_(key_), expected_(compact_revision) {
   result_.head_revision = head_revision;
   result_.compact_revision = compact_revision;
   result_.key_id = AuditKeyId(key_);
@@ -262,7 +267,7 @@ bool ChainVerifier::Add(int64_t revision, absl::string_view event_bytes,
          absl::StrCat("the entry of revision ", revision, " has no chain value"));
     return false;
   }
-  if (!ConstantTimeEquals(ChainLink(key_, previous_, revision, event_bytes), *chain)) {
+  if (!ConstantTimeEquals(ChainLink(mac_, previous_, revision, event_bytes), *chain)) {
     if (key_id != result_.key_id) {
       Fail(Problem::kKeyMismatch, revision,
            absl::StrCat("the audit key does not match the one the log was written with: "

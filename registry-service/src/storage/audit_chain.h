@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/digest.h"
 #include "registry-service/src/storage/store.h"
 
 namespace observer::registry {
@@ -31,6 +32,9 @@ inline constexpr size_t kMaxAuditKeyBytes = 1024;
 std::string GenesisChain();
 
 // chain(revision) from chain(revision - 1) and the event bytes as stored.
+std::string ChainLink(const HmacSha256Key& key, absl::string_view previous_chain, int64_t revision,
+                      absl::string_view event_bytes);
+// The same with the key given as bytes (hashes the key's padded blocks on each call).
 std::string ChainLink(absl::string_view key, absl::string_view previous_chain, int64_t revision,
                       absl::string_view event_bytes);
 
@@ -86,6 +90,7 @@ class ChainVerifier {
   void CheckWitness(int64_t revision, absl::string_view chain);
 
   const std::string key_;
+  const HmacSha256Key mac_;  // Of key_.
   ChangeLogVerification result_;
   std::string previous_;  // The chain value the next entry links to.
   int64_t expected_;      // The revision the next entry must have.

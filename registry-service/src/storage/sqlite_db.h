@@ -6,12 +6,12 @@
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -84,7 +84,7 @@ class Connection {
   absl::StatusOr<Statement> QueryRow(absl::string_view sql);
 
   sqlite3* db_;
-  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+  absl::flat_hash_map<std::string, sqlite3_stmt*> cache_;  // Prepared statements by SQL.
 };
 
 }  // namespace observer::registry::sqlite

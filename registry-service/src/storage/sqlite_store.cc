@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
@@ -126,6 +127,7 @@ absl::StatusOr<int64_t> SchemaVersion(sqlite::Connection& db, const std::string&
 // retained change. Returns how many changes were chained.
 absl::StatusOr<int64_t> ChainExistingChanges(sqlite::Connection& db, const std::string& key) {
   const std::string key_id = AuditKeyId(key);
+  const HmacSha256Key mac(key);
   ASSIGN_OR_RETURN(const int64_t compact, db.QueryInt("SELECT compact_revision FROM store_state"));
   std::string previous = GenesisChain();
   if (compact > 1) {
@@ -151,7 +153,7 @@ absl::StatusOr<int64_t> ChainExistingChanges(sqlite::Connection& db, const std::
     }
     if (batch.empty()) return chained;
     for (const auto& [revision, event] : batch) {
-      previous = ChainLink(key, previous, revision, event);
+      previous = ChainLink(mac, previous, revision, event);
       ASSIGN_OR_RETURN(auto write, db.Prepare("UPDATE changes SET chain = ?1, key_id = ?2 "
                                               "WHERE revision = ?3"));
       write.BindBlob(1, previous).Bind(2, key_id).Bind(3, revision);
@@ -250,12 +252,13 @@ struct SqliteStore::Committed {
 class SqliteStore::Txn final : public WriteTxn {
  public:
   Txn(sqlite::Connection& db, int64_t head, std::string chain, const std::string& audit_key,
-      const std::string& audit_key_id)
+      const HmacSha256Key& audit_mac, const std::string& audit_key_id)
       : db_(db),
         head_(head),
         last_appended_(head),
         chain_(std::move(chain)),
         audit_key_(audit_key),
+        audit_mac_(audit_mac),
         audit_key_id_(audit_key_id) {}
 
   // Every allocated revision has its change appended (revisions stay gap-free).
@@ -266,12 +269,23 @@ class SqliteStore::Txn final : public WriteTxn {
   const std::string& chain() const { return chain_; }
   std::vector<v1::ChangeEvent>& events() { return events_; }
 
+  // Elections and organisations are read once per group (every row of a batch reads them):
+  // the cache holds what this transaction read or wrote, and is dropped on a rollback.
   absl::StatusOr<std::optional<v1::Election>> GetElection(absl::string_view id) override {
-    return GetBlob<v1::Election>("SELECT data FROM elections WHERE id = ?1", id, {}, "election");
+    if (auto it = elections_.find(id); it != elections_.end()) return it->second;
+    ASSIGN_OR_RETURN(
+        auto election,
+        GetBlob<v1::Election>("SELECT data FROM elections WHERE id = ?1", id, {}, "election"));
+    elections_.emplace(std::string(id), election);
+    return election;
   }
   absl::StatusOr<std::optional<v1::Organisation>> GetOrganisation(absl::string_view code) override {
-    return GetBlob<v1::Organisation>("SELECT data FROM organisations WHERE code = ?1", code, {},
-                                     "organisation");
+    if (auto it = organisations_.find(code); it != organisations_.end()) return it->second;
+    ASSIGN_OR_RETURN(auto organisation,
+                     GetBlob<v1::Organisation>("SELECT data FROM organisations WHERE code = ?1",
+                                               code, {}, "organisation"));
+    organisations_.emplace(std::string(code), organisation);
+    return organisation;
   }
   absl::StatusOr<std::optional<v1::Observer>> GetObserver(absl::string_view election_id,
                                                           absl::string_view observer_id) override {
@@ -312,7 +326,9 @@ class SqliteStore::Txn final : public WriteTxn {
                      db_.Prepare("INSERT OR REPLACE INTO elections (id, data) VALUES (?1, ?2)"));
     const std::string id(absl::string_view(election.name()).substr(sizeof("elections/") - 1));
     stmt.Bind(1, id).BindBlob(2, election.SerializeAsString());
-    return stmt.Run();
+    RETURN_IF_ERROR(stmt.Run());
+    elections_[id] = election;
+    return absl::OkStatus();
   }
 
   absl::Status PutOrganisation(const v1::Organisation& organisation) override {
@@ -321,7 +337,9 @@ class SqliteStore::Txn final : public WriteTxn {
     const std::string code(
         absl::string_view(organisation.name()).substr(sizeof("organisations/") - 1));
     stmt.Bind(1, code).BindBlob(2, organisation.SerializeAsString());
-    return stmt.Run();
+    RETURN_IF_ERROR(stmt.Run());
+    organisations_[code] = organisation;
+    return absl::OkStatus();
   }
 
   absl::Status PutObserver(absl::string_view election_id, absl::string_view observer_id,
@@ -383,20 +401,22 @@ class SqliteStore::Txn final : public WriteTxn {
   int64_t CurrentRevision() const override { return head_; }
 
   absl::Status Atomically(const std::function<absl::Status()>& fn) override {
-    const std::string name = absl::StrCat("nested", ++savepoints_);
-    RETURN_IF_ERROR(db_.Run(absl::StrCat("SAVEPOINT ", name)));
+    // One name for every level: RELEASE and ROLLBACK TO act on the innermost savepoint of
+    // that name, which is this call's, however deep it is nested. (Fixed SQL also keeps each
+    // statement prepared once.)
+    RETURN_IF_ERROR(db_.Run("SAVEPOINT nested"));
     const Mark m = mark();
     absl::Status status = fn();
-    if (status.ok()) status = db_.Run(absl::StrCat("RELEASE ", name));
+    if (status.ok()) status = db_.Run("RELEASE nested");
     if (!status.ok()) {
-      (void)db_.Run(absl::StrCat("ROLLBACK TO ", name));
-      (void)db_.Run(absl::StrCat("RELEASE ", name));
+      (void)db_.Run("ROLLBACK TO nested");
+      (void)db_.Run("RELEASE nested");
       rollback_to(m);
     }
     return status;
   }
 
-  absl::Status AppendChange(const v1::ChangeEvent& event) override {
+  absl::Status AppendChange(v1::ChangeEvent event) override {
     if (event.revision() != last_appended_ + 1 || event.revision() > head_) {
       return absl::InternalError(absl::StrCat("change for revision ", event.revision(),
                                               " appended out of order (expected ",
@@ -405,12 +425,12 @@ class SqliteStore::Txn final : public WriteTxn {
     ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT INTO changes (revision, event, chain, key_id) "
                                             "VALUES (?1, ?2, ?3, ?4)"));
     const std::string bytes = event.SerializeAsString();
-    std::string chain = ChainLink(audit_key_, chain_, event.revision(), bytes);
+    std::string chain = ChainLink(audit_mac_, chain_, event.revision(), bytes);
     stmt.Bind(1, event.revision()).BindBlob(2, bytes).BindBlob(3, chain).Bind(4, audit_key_id_);
     RETURN_IF_ERROR(stmt.Run());
     last_appended_ = event.revision();
     chain_ = std::move(chain);
-    events_.push_back(event);
+    events_.push_back(std::move(event));
     return absl::OkStatus();
   }
 
@@ -482,6 +502,8 @@ class SqliteStore::Txn final : public WriteTxn {
   };
   Mark mark() const { return {head_, last_appended_, events_.size(), chain_}; }
   void rollback_to(const Mark& m) {
+    elections_.clear();
+    organisations_.clear();
     head_ = m.head;
     last_appended_ = m.last_appended;
     events_.resize(m.events);
@@ -513,9 +535,11 @@ class SqliteStore::Txn final : public WriteTxn {
   int64_t last_appended_;
   std::string chain_;  // Chain value of revision last_appended_.
   const std::string& audit_key_;
+  const HmacSha256Key& audit_mac_;  // Of audit_key_.
   const std::string& audit_key_id_;
-  int savepoints_ = 0;
   std::vector<v1::ChangeEvent> events_;
+  absl::flat_hash_map<std::string, std::optional<v1::Election>> elections_;
+  absl::flat_hash_map<std::string, std::optional<v1::Organisation>> organisations_;
 };
 
 namespace {
@@ -610,7 +634,8 @@ SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options,
     : path_(std::move(path)),
       options_(options),
       writer_(std::move(writer)),
-      audit_key_id_(AuditKeyId(options_.audit_key)) {}
+      audit_key_id_(AuditKeyId(options_.audit_key)),
+      audit_mac_(options_.audit_key) {}
 
 SqliteStore::~SqliteStore() {
   {
@@ -680,7 +705,7 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     for (auto& p : group) p->done(begin);
     return;
   }
-  Txn txn(db, head_revision_, head_chain_, options_.audit_key, audit_key_id_);
+  Txn txn(db, head_revision_, head_chain_, options_.audit_key, audit_mac_, audit_key_id_);
   std::vector<absl::Status> results;
   results.reserve(group.size());
   for (auto& p : group) {

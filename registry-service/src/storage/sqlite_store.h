@@ -19,6 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "common/digest.h"
 #include "registry-service/src/storage/sqlite_db.h"
 #include "registry-service/src/storage/store.h"
 
@@ -141,6 +142,7 @@ class SqliteStore final : public Store {
   int64_t head_revision_ = 0;                   // Writer thread only.
   std::string head_chain_;                      // Chain value at head_revision_; writer only.
   const std::string audit_key_id_;
+  const HmacSha256Key audit_mac_;  // Of options_.audit_key; writer thread only.
   std::string head_key_id_;
   int64_t changes_chained_at_open_ = 0;
   CommitListener listener_;

@@ -140,7 +140,7 @@ class WriteTxn {
   // Allocates the next store revision (head + 1) for one change.
   virtual int64_t NextRevision() = 0;
   // Appends the change for a revision allocated by NextRevision, in allocation order.
-  [[nodiscard]] virtual absl::Status AppendChange(const v1::ChangeEvent& event) = 0;
+  [[nodiscard]] virtual absl::Status AppendChange(v1::ChangeEvent event) = 0;
 
   virtual absl::StatusOr<std::optional<StoredRequest>> GetRequest(absl::string_view request_id) = 0;
   [[nodiscard]] virtual absl::Status PutRequest(const StoredRequest& request) = 0;
