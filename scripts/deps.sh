@@ -24,13 +24,18 @@ build_packages=(
   cmake make g++ pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev libcurl4-openssl-dev
-  libsqlite3-dev libgtest-dev libgmock-dev libicu-dev iso-codes tzdata
+  libsqlite3-dev libgtest-dev libgmock-dev libicu-dev iso-codes tzdata libjemalloc-dev
 )
 # Only the google/rpc .proto files are needed from this one, not the Go toolchain it recommends.
 build_no_recommends=(golang-github-gogo-googleapis-dev)
 # Running and testing, on top of the build packages. clang and libclang-rt-14-dev (libFuzzer
 # and the sanitizer runtimes) build and run the fuzz targets (tests/fuzz, OBSERVER_FUZZ).
-test_packages=(sqlite3 python3 openssl systemd clang libclang-rt-14-dev)
+# etcd-server (3.4) is the baseline the benchmarks compare durable creates against
+# (tools/loadgen/etcd starts it as a throwaway process on free loopback ports, never as a service).
+# libbenchmark-dev (Google Benchmark) builds the microbenchmarks (bench/micro).
+test_packages=(
+  sqlite3 python3 openssl systemd clang libclang-rt-14-dev etcd-server libbenchmark-dev
+)
 # prometheus brings promtool, for the metrics and alert-rule tests; docker-compose (1.29, about
 # 5 MB without the Docker engine it recommends) validates deploy/docker/compose.yaml.
 test_no_recommends=(prometheus docker-compose)

@@ -1,8 +1,7 @@
 #include "tools/loadgen/setup.h"
 
-#include <chrono>
-
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/grpc_status.h"
 
 namespace observer::loadgen {
@@ -10,9 +9,7 @@ namespace {
 
 namespace v1 = ::observer::registry::v1;
 
-void SetDeadline(grpc::ClientContext& context) {
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-}
+void SetDeadline(grpc::ClientContext& context) { PrepareContext(context, absl::Seconds(10)); }
 
 // OK for a call that succeeded or found the record already there.
 absl::Status CreatedOrExists(const grpc::Status& status, const std::string& what) {
@@ -24,6 +21,11 @@ absl::Status CreatedOrExists(const grpc::Status& status, const std::string& what
 }
 
 }  // namespace
+
+void PrepareContext(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  context.AddMetadata("x-observer-actor", kActor);
+}
 
 absl::Status EnsureElection(v1::RegistryService::Stub& stub, const std::string& id) {
   grpc::ClientContext context;
