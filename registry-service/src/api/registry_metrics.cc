@@ -70,7 +70,8 @@ RegistryMetrics::RegistryMetrics(Metrics& metrics)
     : metrics_(metrics),
       commits_(prometheus::BuildCounter()
                    .Name("registry_commits_total")
-                   .Help("Transactions committed (each a group of write requests, fsynced).")
+                   .Help("Transactions committed (each a group of write requests, fsynced before "
+                         "any answer).")
                    .Register(metrics.registry())
                    .Add({})),
       group_size_(prometheus::BuildHistogram()
@@ -82,7 +83,8 @@ RegistryMetrics::RegistryMetrics(Metrics& metrics)
       commit_seconds_(
           prometheus::BuildHistogram()
               .Name("registry_commit_seconds")
-              .Help("Time from BEGIN to the end of COMMIT (fsync included) per transaction group.")
+              .Help("Time from BEGIN to the end of COMMIT (the WAL written, before its fsync) per "
+                    "transaction group.")
               .Register(metrics.registry())
               .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
                                                                0.02, 0.05, 0.1, 0.25, 0.5, 1})),

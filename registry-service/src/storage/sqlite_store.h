@@ -38,7 +38,8 @@ struct SqliteStoreOptions {
   // default: the operating system's page cache is behind them.
   int64_t writer_cache_kib = 32 * 1024;
   // Called on the writer thread after each transaction group: how many write requests it
-  // held, how long it took from BEGIN to the end of COMMIT (the fsync included), and the
+  // held, how long it took from BEGIN to the end of COMMIT (the WAL written; its fsync follows
+  // on the syncer thread), and the
   // status of the commit itself (not of the requests in it). For metrics; must be quick.
   std::function<void(int requests, absl::Duration duration, const absl::Status& commit)> on_commit;
   // The HMAC key of the change log's hash chain (audit_chain.h): every change appended is
