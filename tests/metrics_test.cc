@@ -239,6 +239,10 @@ TEST_F(MetricsTest, ServiceMetricsFollowTheRegisterAndTheStream) {
   EXPECT_EQ(Value(text, "registry_commit_group_requests_sum", {}), 7);
   EXPECT_EQ(Value(text, "registry_commit_seconds_count", {}),
             Value(text, "registry_commits_total", {}));
+  // One fdatasync covers one or more groups; every acknowledged write waited for one.
+  EXPECT_GE(Value(text, "registry_wal_sync_seconds_count", {}), 1);
+  EXPECT_LE(Value(text, "registry_wal_sync_seconds_count", {}),
+            Value(text, "registry_commits_total", {}));
   EXPECT_EQ(Value(text, "registry_commit_failures_total", {{"kind", "io"}}), 0);
   EXPECT_EQ(Value(text, "registry_watchers", {}), 1) << "stats-service's subscription";
   EXPECT_GT(Value(text, "registry_store_size_bytes", {}), 4096);

@@ -133,6 +133,9 @@ int main(int argc, char** argv) {
                                                 const absl::Status& commit) {
     registry_metrics.OnCommit(requests, duration, commit);
   };
+  store_options.on_sync = [&registry_metrics](absl::Duration duration) {
+    registry_metrics.OnSync(duration);
+  };
   store_options.max_group_size = absl::GetFlag(FLAGS_commit_max_group);
   store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
   store_options.audit_key = LoadAuditKey(path);

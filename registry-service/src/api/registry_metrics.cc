@@ -88,6 +88,14 @@ RegistryMetrics::RegistryMetrics(Metrics& metrics)
               .Register(metrics.registry())
               .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
                                                                0.02, 0.05, 0.1, 0.25, 0.5, 1})),
+      sync_seconds_(
+          prometheus::BuildHistogram()
+              .Name("registry_wal_sync_seconds")
+              .Help("Time of each fdatasync of the store's WAL, which makes every group committed "
+                    "before it durable (no answer before it ends).")
+              .Register(metrics.registry())
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                               0.02, 0.05, 0.1, 0.25, 0.5, 1})),
       failures_(prometheus::BuildCounter()
                     .Name("registry_commit_failures_total")
                     .Help("Transaction groups that could not be committed, by kind: full (store "
@@ -120,6 +128,10 @@ void RegistryMetrics::OnCommit(int requests, absl::Duration duration, const absl
     default:
       failures_io_.Increment();
   }
+}
+
+void RegistryMetrics::OnSync(absl::Duration duration) {
+  sync_seconds_.Observe(absl::ToDoubleSeconds(duration));
 }
 
 void RegistryMetrics::OnReplay() { replays_.Increment(); }

@@ -23,8 +23,9 @@ class RegistryMetrics {
  public:
   explicit RegistryMetrics(Metrics& metrics);
 
-  // For SqliteStoreOptions::on_commit and RegistryOptions::on_replay.
+  // For SqliteStoreOptions::on_commit, on_sync and RegistryOptions::on_replay.
   void OnCommit(int requests, absl::Duration duration, const absl::Status& commit);
+  void OnSync(absl::Duration duration);
   void OnReplay();
 
   // The gauges read at scrape time. The objects must outlive the metrics endpoint.
@@ -35,6 +36,7 @@ class RegistryMetrics {
   prometheus::Counter& commits_;
   prometheus::Histogram& group_size_;
   prometheus::Histogram& commit_seconds_;
+  prometheus::Histogram& sync_seconds_;
   prometheus::Family<prometheus::Counter>& failures_;
   prometheus::Counter& failures_full_;
   prometheus::Counter& failures_busy_;

@@ -768,6 +768,7 @@ void SqliteStore::SyncerLoop() {
       batch.swap(committed_);
     }
     // One fdatasync covers every group committed before it started.
+    const absl::Time sync_start = absl::Now();
     if (::fdatasync(wal_fd_) != 0) {
       // The kernel may have dropped the dirty pages: what is on disk is unknown, and a retry
       // could report success for data that is gone. Stop at once; a restart recovers from
@@ -779,6 +780,7 @@ void SqliteStore::SyncerLoop() {
           {{"store", path_}, {"error", std::strerror(error)}});
       std::abort();
     }
+    if (options_.on_sync) options_.on_sync(absl::Now() - sync_start);
     OBSERVER_FAILPOINT("registry-after-commit-before-reply");
     {
       std::lock_guard<std::mutex> lock(sync_mu_);

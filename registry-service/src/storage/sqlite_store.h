@@ -42,6 +42,9 @@ struct SqliteStoreOptions {
   // on the syncer thread), and the
   // status of the commit itself (not of the requests in it). For metrics; must be quick.
   std::function<void(int requests, absl::Duration duration, const absl::Status& commit)> on_commit;
+  // Called on the syncer thread after each fdatasync of the WAL, with its duration. For
+  // metrics; must be quick.
+  std::function<void(absl::Duration duration)> on_sync;
   // The HMAC key of the change log's hash chain (audit_chain.h): every change appended is
   // chained with it, and VerifyChangeLog checks with it. registry-service reads it from
   // --audit-key-file (at least 32 bytes); empty works (an unkeyed chain) for tests only.
