@@ -614,10 +614,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   if (store->wal_fd_ < 0 || ::fdatasync(store->wal_fd_) != 0) {
     return absl::InternalError(absl::StrCat(wal_path, ": ", std::strerror(errno)));
   }
-  {
-    std::lock_guard<std::mutex> lock(store->sync_mu_);
-    store->durable_revision_ = store->head_revision_;
-  }
+  store->durable_revision_ = store->head_revision_;  // No other thread runs yet.
   store->syncer_thread_ = std::thread([s = store.get()] {
     SetCurrentThreadName("store-syncer");
     s->SyncerLoop();
@@ -796,6 +793,7 @@ void SqliteStore::SyncerLoop() {
 }
 
 void SqliteStore::WaitDurable(int64_t revision) {
+  if (durable_revision_.load() >= revision) return;
   std::unique_lock<std::mutex> lock(sync_mu_);
   durable_cv_.wait(lock, [&] { return durable_revision_ >= revision; });
 }

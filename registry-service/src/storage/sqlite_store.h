@@ -8,6 +8,7 @@
 #ifndef OBSERVER_REGISTRY_STORAGE_SQLITE_STORE_H_
 #define OBSERVER_REGISTRY_STORAGE_SQLITE_STORE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -168,7 +169,9 @@ class SqliteStore final : public Store {
   std::condition_variable durable_cv_;  // Readers wait for durable_revision_.
   std::deque<Committed> committed_ ABSL_GUARDED_BY(sync_mu_);
   bool writer_stopped_ ABSL_GUARDED_BY(sync_mu_) = false;
-  int64_t durable_revision_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  // Written under sync_mu_ (so that waiters cannot miss the notification); atomic so that a
+  // read of a revision already durable, the usual case, does not take the lock.
+  std::atomic<int64_t> durable_revision_{0};
   std::thread syncer_thread_;
 };
 
