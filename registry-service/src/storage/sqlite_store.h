@@ -46,6 +46,14 @@ struct SqliteStoreOptions {
   // Called on the syncer thread after each fdatasync of the WAL, with its duration. For
   // metrics; must be quick.
   std::function<void(absl::Duration duration)> on_sync;
+  // WAL checkpoints run on a thread of their own, not on the writer: a passive checkpoint
+  // starts once the WAL holds `checkpoint_frames` frames (16 MiB of 4 KiB pages; SQLite's
+  // own autocheckpoint is at 1000, but a page changed by many commits is copied once per
+  // checkpoint), and one that waits for the writer and readers (RESTART) once it holds
+  // `checkpoint_restart_frames`, so that the WAL cannot grow without bound under a writer
+  // that never pauses.
+  int checkpoint_frames = 4000;
+  int checkpoint_restart_frames = 16000;
   // The HMAC key of the change log's hash chain (audit_chain.h): every change appended is
   // chained with it, and VerifyChangeLog checks with it. registry-service reads it from
   // --audit-key-file (at least 32 bytes); empty works (an unkeyed chain) for tests only.
@@ -139,6 +147,10 @@ class SqliteStore final : public Store {
   void SyncerLoop();
   // Blocks until `revision` is durable (at once when it already is).
   void WaitDurable(int64_t revision);
+  // Checkpoints the WAL into the database file when the writer's commits ask for it.
+  void CheckpointerLoop();
+  // The writer connection's WAL hook: called after each commit with the WAL's frame count.
+  static int OnWalCommit(void* store, sqlite3* db, const char* schema, int frames);
 
   const std::string path_;
   int lock_fd_ = -1;
@@ -173,6 +185,13 @@ class SqliteStore final : public Store {
   // read of a revision already durable, the usual case, does not take the lock.
   std::atomic<int64_t> durable_revision_{0};
   std::thread syncer_thread_;
+
+  std::unique_ptr<sqlite::Connection> checkpointer_;  // Checkpointer thread only.
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  int wal_frames_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // At the last commit.
+  bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::thread checkpointer_thread_;
 };
 
 }  // namespace observer::registry

@@ -23,6 +23,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -1510,6 +1512,57 @@ TEST_F(SqliteStoreTest, AFullStoreFailsWholeGroupsAndLosesNoRevision) {
       (*reopened)->ReadChanges(1, 100000, int64_t{1} << 40);
   ASSERT_OK(events);
   ASSERT_EQ(static_cast<int64_t>(events->size()), acknowledged + 1);
+  for (size_t i = 0; i < events->size(); ++i) {
+    EXPECT_EQ((*events)[i].revision(), static_cast<int64_t>(i) + 1);
+  }
+}
+
+// Checkpoints run on their own thread: the WAL's pages reach the database file and the WAL
+// starts over, while writers go on, and nothing is lost.
+TEST_F(SqliteStoreTest, CheckpointsCopyTheWalIntoTheFileAndStartItOver) {
+  const std::string path = dir_ + "/registry.db";
+  SqliteStoreOptions options;
+  options.checkpoint_frames = 20;
+  options.checkpoint_restart_frames = 100;
+  constexpr int kWriters = 4;
+  constexpr int kWritesEach = 300;
+  const std::string padding(3000, 'x');  // Most of a page per change.
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(path, options);
+    ASSERT_OK(opened);
+    SqliteStore& store = **opened;
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kWriters; ++t) {
+      writers.emplace_back([&] {
+        for (int i = 0; i < kWritesEach; ++i) {
+          EXPECT_OK(store.Write([&](WriteTxn& txn) -> absl::Status {
+            const int64_t revision = txn.NextRevision();
+            return txn.AppendChange(Event(revision, "elections/" + padding));
+          }));
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    const int64_t written = int64_t{kWriters} * kWritesEach * 3000;
+    // While the store is open (closing checkpoints everything anyway): most of what was
+    // written is in the database file, and the WAL was started over instead of holding it all.
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (static_cast<int64_t>(std::filesystem::file_size(path)) < written / 2 &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_GE(static_cast<int64_t>(std::filesystem::file_size(path)), written / 2);
+    EXPECT_LT(static_cast<int64_t>(std::filesystem::file_size(path + "-wal")), written / 2);
+    absl::StatusOr<Revisions> revisions = store.GetRevisions();
+    ASSERT_OK(revisions);
+    EXPECT_EQ(revisions->head, kWriters * kWritesEach);
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> reopened = SqliteStore::Open(path, {});
+  ASSERT_OK(reopened);
+  absl::StatusOr<std::vector<v1::ChangeEvent>> events =
+      (*reopened)->ReadChanges(1, 100000, int64_t{1} << 40);
+  ASSERT_OK(events);
+  ASSERT_EQ(static_cast<int64_t>(events->size()), kWriters * kWritesEach);
   for (size_t i = 0; i < events->size(); ++i) {
     EXPECT_EQ((*events)[i].revision(), static_cast<int64_t>(i) + 1);
   }
