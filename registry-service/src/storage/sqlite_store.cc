@@ -311,10 +311,11 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::StatusOr<int64_t> NextBadgeSequence(absl::string_view election_id) override {
-    ASSIGN_OR_RETURN(auto stmt,
-                     db_.Prepare("INSERT INTO badge_sequences (election_id, next) VALUES (?1, 2) "
-                                 "ON CONFLICT (election_id) DO UPDATE SET next = next + 1 "
-                                 "RETURNING next - 1"));
+    ASSIGN_OR_RETURN(
+        auto stmt,
+        db_.Prepare("INSERT OR FAIL INTO badge_sequences (election_id, next) VALUES (?1, 2) "
+                    "ON CONFLICT (election_id) DO UPDATE SET next = next + 1 "
+                    "RETURNING next - 1"));
     stmt.Bind(1, election_id);
     ASSIGN_OR_RETURN(const bool row, stmt.Step());
     if (!row) return absl::InternalError("badge sequence returned no row");
@@ -346,14 +347,15 @@ class SqliteStore::Txn final : public WriteTxn {
                            absl::string_view document_key, const v1::Observer& observer) override {
     {
       ASSIGN_OR_RETURN(
-          auto stmt, db_.Prepare("INSERT INTO observers (election_id, id, status, organisation, "
-                                 "state, citizenship, category, test, document_key, data) "
-                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-                                 "ON CONFLICT (election_id, id) DO UPDATE SET "
-                                 "status = excluded.status, organisation = excluded.organisation, "
-                                 "state = excluded.state, citizenship = excluded.citizenship, "
-                                 "category = excluded.category, test = excluded.test, "
-                                 "document_key = excluded.document_key, data = excluded.data"));
+          auto stmt,
+          db_.Prepare("INSERT OR FAIL INTO observers (election_id, id, status, organisation, "
+                      "state, citizenship, category, test, document_key, data) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                      "ON CONFLICT (election_id, id) DO UPDATE SET "
+                      "status = excluded.status, organisation = excluded.organisation, "
+                      "state = excluded.state, citizenship = excluded.citizenship, "
+                      "category = excluded.category, test = excluded.test, "
+                      "document_key = excluded.document_key, data = excluded.data"));
       stmt.Bind(1, election_id).Bind(2, observer_id).Bind(3, int64_t{observer.status()});
       if (observer.sending_body().has_organisation()) {
         stmt.Bind(4, observer.sending_body().organisation());
@@ -422,8 +424,9 @@ class SqliteStore::Txn final : public WriteTxn {
                                               " appended out of order (expected ",
                                               last_appended_ + 1, ")"));
     }
-    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT INTO changes (revision, event, chain, key_id) "
-                                            "VALUES (?1, ?2, ?3, ?4)"));
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_.Prepare("INSERT OR FAIL INTO changes (revision, event, chain, key_id) "
+                                 "VALUES (?1, ?2, ?3, ?4)"));
     const std::string bytes = event.SerializeAsString();
     std::string chain = ChainLink(audit_mac_, chain_, event.revision(), bytes);
     stmt.Bind(1, event.revision()).BindBlob(2, bytes).BindBlob(3, chain).Bind(4, audit_key_id_);
@@ -446,8 +449,9 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::Status PutRequest(const StoredRequest& request) override {
-    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT INTO requests (request_id, fingerprint, "
-                                            "response, revision) VALUES (?1, ?2, ?3, ?4)"));
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_.Prepare("INSERT OR FAIL INTO requests (request_id, fingerprint, "
+                                 "response, revision) VALUES (?1, ?2, ?3, ?4)"));
     stmt.Bind(1, request.request_id)
         .BindBlob(2, request.fingerprint)
         .BindBlob(3, request.response)
@@ -556,10 +560,6 @@ absl::Status ConfigureWriter(sqlite::Connection& db, const std::string& path,
         absl::StrCat(path, ": cannot switch to WAL journal mode (got ", mode, ")"));
   }
   RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL"));
-  // Savepoints (one per request, one per batch row) journal each page they change in a
-  // statement journal. SQLite spills that journal to a temporary file past 64 KiB, which a
-  // 1000-row batch always passes: a system call per page. In memory it is a copy.
-  RETURN_IF_ERROR(db.Exec("PRAGMA temp_store = MEMORY"));
   // After a burst of large batches the WAL is cut back to 64 MiB when it starts over.
   RETURN_IF_ERROR(db.Exec("PRAGMA journal_size_limit = 67108864"));
   // The writer's page cache: the B-tree pages a group commit touches (index leaves of random
