@@ -786,11 +786,14 @@ void Registry::BatchCreateObservers(const RequestContext& ctx,
             auto* result = out.add_results();
             absl::Status status = row_status[i];
             if (status.ok()) {
-              status = txn.Atomically([&]() -> absl::Status {
+              auto insert = [&]() -> absl::Status {
                 ASSIGN_OR_RETURN(*result->mutable_observer(),
                                  InsertObserver(txn, info, election_id, std::move(rows[i])));
                 return absl::OkStatus();
-              });
+              };
+              // A row that fails in an all-or-nothing batch fails the call, whose own
+              // rollback undoes it; a savepoint per row would only copy every page it changes.
+              status = req.all_or_nothing() ? insert() : txn.Atomically(insert);
             }
             if (status.ok()) {
               created_by_row.emplace(result->observer().name(), i);
