@@ -1618,6 +1618,34 @@ TEST_F(ObserverctlImportTest, RefusedRowsAreNamedAndNothingIsCreated) {
   EXPECT_EQ(Observers(id).size(), 47u);
 }
 
+// Several batches are checked and created at once: every bad row of every batch is still
+// named, and with --skip-bad-rows every good one is created exactly once.
+TEST_F(ObserverctlImportTest, ManySmallBatchesInFlightLoseNoRowAndNameEveryBadOne) {
+  const std::string id = "cli-import-batches";
+  const std::vector<std::string> orgs = SetUpElection(id, "BTC");
+  std::vector<Row> rows = People(61, "BT", orgs);
+  for (int bad : {2, 21, 40, 60}) rows[static_cast<size_t>(bad)]["citizenship"] = "XX";
+  const std::string file = TempFile("batches.csv", CsvFile(rows));
+
+  CommandResult r = Ctl({"import", file, "--election", id, "--batch-size", "4"});
+  EXPECT_EXIT_CODE(r, 1);
+  EXPECT_THAT(RowNumbersIn(r.stdout_text), UnorderedElementsAreArray({3, 22, 41, 61}))
+      << r.Describe();
+  EXPECT_TRUE(Observers(id).empty()) << "all or nothing: nothing may be created";
+
+  r = Ctl({"import", file, "--election", id, "--batch-size", "4", "--skip-bad-rows"});
+  EXPECT_EXIT_CODE(r, 1);
+  EXPECT_EQ(LastLine(r.stdout_text), "import: 61 rows: 57 created, 0 already registered, 4 refused")
+      << r.Describe();
+  std::set<std::string> numbers;
+  for (const auto& o : Observers(id)) numbers.insert(o.id_document().number());
+  EXPECT_EQ(numbers.size(), 57u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const bool bad = i == 2 || i == 21 || i == 40 || i == 60;
+    EXPECT_EQ(numbers.count(rows[i].at("id_number")), bad ? 0u : 1u) << "row " << i + 1;
+  }
+}
+
 TEST_F(ObserverctlImportTest, DryRunCreatesNothing) {
   const std::string id = "cli-import-dry";
   const std::vector<std::string> orgs = SetUpElection(id, "DRY");

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -45,6 +46,9 @@ using Stub = v1::RegistryService::Stub;
 constexpr int kDefaultBatchSize = 500;
 constexpr int kMaxBatchSize = 1000;
 constexpr int kDecisionThreads = 8;
+// Batches sent at once while checking and creating: the registry checks or writes one while
+// the next travels and is parsed.
+constexpr int kBatchesInFlight = 4;
 
 struct Problem {
   std::string column;  // "-" when the problem is the row as a whole.
@@ -325,39 +329,87 @@ class Importer {
     return absl::OkStatus();
   }
 
-  // Checks every pending row with the registry (validate_only): nothing is created.
+  // Runs work(i) for i = 0, 1, ... count-1 on `threads` threads, handing out items in order,
+  // until every item ran or one returned false (the items already running finish). Shows the
+  // progress counted in `done` meanwhile. False if an item returned false.
+  bool InParallel(std::size_t count, int threads, const std::atomic<int64_t>& done,
+                  const std::function<bool(std::size_t)>& work) {
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> stopped{false};
+    std::atomic<int> running{threads};
+    auto loop = [&]() {
+      for (std::size_t i = next++; i < count && !stopped; i = next++) {
+        if (!work(i)) stopped = true;
+      }
+      --running;
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(loop);
+    while (running > 0) {
+      progress_->Update(done);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (std::thread& t : pool) t.join();
+    progress_->Update(done);
+    progress_->Finish();
+    return !stopped;
+  }
+
+  std::size_t BatchCount(std::size_t rows) const {
+    const auto size = static_cast<std::size_t>(batch_size_);
+    return (rows + size - 1) / size;
+  }
+
+  // Checks every pending row with the registry (validate_only): nothing is created. Batches
+  // are independent (rows repeated across the file were refused while reading it), so several
+  // are in flight at once.
   bool Check() {
-    std::vector<Row*> rows = RowsIn(Row::State::kPending);
+    const std::vector<Row*> rows = RowsIn(Row::State::kPending);
     progress_->Phase("checking", static_cast<int64_t>(rows.size()));
-    v1::BatchCreateObserversRequest req;
-    req.set_validate_only(true);
-    for (std::size_t begin = 0; begin < rows.size();) {
-      const std::size_t end = std::min(rows.size(), begin + static_cast<std::size_t>(batch_size_));
-      bool named_rows = false;
-      if (absl::Status s = SendBatch(rows, begin, end, req, &named_rows); !s.ok()) {
+    std::atomic<int64_t> done{0};
+    std::mutex mu;
+    absl::Status failure;
+    const auto size = static_cast<std::size_t>(batch_size_);
+    return InParallel(BatchCount(rows.size()), kBatchesInFlight, done, [&](std::size_t b) {
+      std::vector<Row*> batch(
+          rows.begin() + static_cast<std::ptrdiff_t>(b * size),
+          rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), (b + 1) * size)));
+      const auto batch_rows = static_cast<int64_t>(batch.size());
+      v1::BatchCreateObserversRequest req;
+      req.set_validate_only(true);
+      while (!batch.empty()) {
+        bool named_rows = false;
+        absl::Status s = SendBatch(batch, 0, batch.size(), req, &named_rows);
+        if (s.ok()) break;
         if (!named_rows) {
-          conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers (validate_only)", s);
+          std::lock_guard<std::mutex> lock(mu);
+          if (failure.ok()) {
+            failure = s;
+            conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers (validate_only)", s);
+          }
           return false;
         }
         // The call refused the rows it named: check the others again without them.
-        rows.erase(std::remove_if(rows.begin() + static_cast<std::ptrdiff_t>(begin), rows.end(),
-                                  [](const Row* r) { return r->state == Row::State::kRefused; }),
-                   rows.end());
-        continue;
+        batch.erase(std::remove_if(batch.begin(), batch.end(),
+                                   [](const Row* r) { return r->state == Row::State::kRefused; }),
+                    batch.end());
       }
-      begin = end;
-      progress_->Update(static_cast<int64_t>(begin));
-    }
-    progress_->Finish();
-    return true;
+      done += batch_rows;
+      return true;
+    });
   }
 
-  // Creates the pending rows in batches; false if the import had to stop.
+  // Creates the pending rows in batches, several in flight; false if the import had to stop.
   bool Create() {
     const std::vector<Row*> rows = RowsIn(Row::State::kPending);
     progress_->Phase("creating", static_cast<int64_t>(rows.size()));
-    for (std::size_t begin = 0; begin < rows.size();) {
-      const std::size_t end = std::min(rows.size(), begin + static_cast<std::size_t>(batch_size_));
+    std::atomic<int64_t> done{0};
+    std::mutex mu;
+    std::size_t first_failed = rows.size();  // Index of the first row of the first failed batch.
+    const auto size = static_cast<std::size_t>(batch_size_);
+    const bool ok = InParallel(BatchCount(rows.size()), kBatchesInFlight, done, [&](std::size_t b) {
+      const std::size_t begin = b * size;
+      const std::size_t end = std::min(rows.size(), begin + size);
       v1::BatchCreateObserversRequest req;
       req.set_all_or_nothing(!skip_bad_rows_);
       std::string content = absl::StrCat(election_, "\n", skip_bad_rows_ ? "skip" : "atomic");
@@ -365,17 +417,22 @@ class Importer {
       req.set_request_id(absl::StrCat("import-", Sha256Hex(content).substr(0, 40)));
       bool named_rows = false;
       if (absl::Status s = SendBatch(rows, begin, end, req, &named_rows); !s.ok()) {
-        if (!named_rows) conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers", s);
-        std::cerr << "import stopped at row " << rows[begin]->number
-                  << ": the rows before it are created; running the same import again creates "
-                     "nothing twice\n";
+        std::lock_guard<std::mutex> lock(mu);
+        if (begin < first_failed) {
+          first_failed = begin;
+          if (!named_rows) conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers", s);
+        }
         return false;
       }
-      begin = end;
-      progress_->Update(static_cast<int64_t>(begin));
+      done += static_cast<int64_t>(end - begin);
+      return true;
+    });
+    if (!ok) {
+      std::cerr << "import stopped at row " << rows[first_failed]->number
+                << ": rows of other batches may be created; running the same import again "
+                   "creates nothing twice\n";
     }
-    progress_->Finish();
-    return true;
+    return ok;
   }
 
   // One status change of a row; `step` names it in the request id. Counts the changes made by
@@ -457,33 +514,22 @@ class Importer {
     }
     if (rows.empty()) return true;
     progress_->Phase("deciding", static_cast<int64_t>(rows.size()));
-    std::atomic<std::size_t> next{0};
     std::atomic<int64_t> done{0};
     std::atomic<bool> unreachable{false};
     std::mutex mu;
     std::vector<std::pair<Row*, absl::Status>> failures;
-    auto work = [&]() {
-      for (std::size_t i = next++; i < rows.size() && !unreachable; i = next++) {
-        absl::Status s = DecideRow(*rows[i]);
-        ++done;
-        if (s.ok()) {
-          rows[i]->decided = true;
-          continue;
-        }
-        if (s.code() == absl::StatusCode::kUnavailable) unreachable = true;
-        std::lock_guard<std::mutex> lock(mu);
-        failures.emplace_back(rows[i], s);
+    InParallel(rows.size(), kDecisionThreads, done, [&](std::size_t i) {
+      absl::Status s = DecideRow(*rows[i]);
+      ++done;
+      if (s.ok()) {
+        rows[i]->decided = true;
+        return true;
       }
-    };
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kDecisionThreads; ++t) threads.emplace_back(work);
-    while (done < static_cast<int64_t>(rows.size()) && !unreachable) {
-      progress_->Update(done);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    for (std::thread& t : threads) t.join();
-    progress_->Update(done);
-    progress_->Finish();
+      if (s.code() == absl::StatusCode::kUnavailable) unreachable = true;
+      std::lock_guard<std::mutex> lock(mu);
+      failures.emplace_back(rows[i], s);
+      return !unreachable;
+    });
     for (auto& [row, status] : failures) {
       const ErrorDetails d = GetErrorDetails(status);
       const std::string code = absl::StatusCodeToString(status.code());
