@@ -85,15 +85,6 @@ bool Statement::IsNull(int column) const {
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool create,
                                                              bool read_only) {
-  // Process-wide, before SQLite's first use. Savepoints (one per request, one per batch row)
-  // copy each page they change into a statement journal. That journal is kept in memory up
-  // to this size, in one chunk (the chunk size is this size), then spilled to a temporary
-  // file. SQLite's default, 64 KiB, made a 1000-row batch write a page at a time to a file;
-  // its fully in-memory journal (temp_store=MEMORY) uses 1 KiB chunks and walks them from the
-  // start on every statement's release, quadratic in a batch's size. A call made after
-  // SQLite was initialized (by other code in the process) fails and changes nothing.
-  static const bool configured [[maybe_unused]] =
-      sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20) == SQLITE_OK;
   int flags = SQLITE_OPEN_NOMUTEX;
   flags |= read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (create && !read_only) flags |= SQLITE_OPEN_CREATE;

@@ -295,8 +295,8 @@ class SqliteStore::Txn final : public WriteTxn {
 
   absl::StatusOr<std::optional<std::string>> FindObserverByDocument(
       absl::string_view election_id, absl::string_view document_key) override {
-    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("SELECT id FROM observers WHERE election_id = ?1 AND "
-                                            "document_key = ?2"));
+    ASSIGN_OR_RETURN(auto stmt, Prepare("SELECT id FROM observers WHERE election_id = ?1 AND "
+                                        "document_key = ?2"));
     stmt.Bind(1, election_id).Bind(2, document_key);
     ASSIGN_OR_RETURN(const bool row, stmt.Step());
     if (!row) return std::optional<std::string>();
@@ -305,17 +305,16 @@ class SqliteStore::Txn final : public WriteTxn {
 
   absl::StatusOr<bool> BadgeUsed(absl::string_view election_id, absl::string_view badge) override {
     ASSIGN_OR_RETURN(auto stmt,
-                     db_.Prepare("SELECT 1 FROM badges WHERE election_id = ?1 AND badge = ?2"));
+                     Prepare("SELECT 1 FROM badges WHERE election_id = ?1 AND badge = ?2"));
     stmt.Bind(1, election_id).Bind(2, badge);
     return stmt.Step();
   }
 
   absl::StatusOr<int64_t> NextBadgeSequence(absl::string_view election_id) override {
     ASSIGN_OR_RETURN(
-        auto stmt,
-        db_.Prepare("INSERT OR FAIL INTO badge_sequences (election_id, next) VALUES (?1, 2) "
-                    "ON CONFLICT (election_id) DO UPDATE SET next = next + 1 "
-                    "RETURNING next - 1"));
+        auto stmt, Prepare("INSERT OR FAIL INTO badge_sequences (election_id, next) VALUES (?1, 2) "
+                           "ON CONFLICT (election_id) DO UPDATE SET next = next + 1 "
+                           "RETURNING next - 1"));
     stmt.Bind(1, election_id);
     ASSIGN_OR_RETURN(const bool row, stmt.Step());
     if (!row) return absl::InternalError("badge sequence returned no row");
@@ -324,7 +323,7 @@ class SqliteStore::Txn final : public WriteTxn {
 
   absl::Status PutElection(const v1::Election& election) override {
     ASSIGN_OR_RETURN(auto stmt,
-                     db_.Prepare("INSERT OR REPLACE INTO elections (id, data) VALUES (?1, ?2)"));
+                     Prepare("INSERT OR REPLACE INTO elections (id, data) VALUES (?1, ?2)"));
     const std::string id(absl::string_view(election.name()).substr(sizeof("elections/") - 1));
     stmt.Bind(1, id).BindBlob(2, election.SerializeAsString());
     RETURN_IF_ERROR(stmt.Run());
@@ -333,8 +332,8 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::Status PutOrganisation(const v1::Organisation& organisation) override {
-    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT OR REPLACE INTO organisations (code, data) "
-                                            "VALUES (?1, ?2)"));
+    ASSIGN_OR_RETURN(auto stmt, Prepare("INSERT OR REPLACE INTO organisations (code, data) "
+                                        "VALUES (?1, ?2)"));
     const std::string code(
         absl::string_view(organisation.name()).substr(sizeof("organisations/") - 1));
     stmt.Bind(1, code).BindBlob(2, organisation.SerializeAsString());
@@ -348,14 +347,14 @@ class SqliteStore::Txn final : public WriteTxn {
     {
       ASSIGN_OR_RETURN(
           auto stmt,
-          db_.Prepare("INSERT OR FAIL INTO observers (election_id, id, status, organisation, "
-                      "state, citizenship, category, test, document_key, data) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-                      "ON CONFLICT (election_id, id) DO UPDATE SET "
-                      "status = excluded.status, organisation = excluded.organisation, "
-                      "state = excluded.state, citizenship = excluded.citizenship, "
-                      "category = excluded.category, test = excluded.test, "
-                      "document_key = excluded.document_key, data = excluded.data"));
+          Prepare("INSERT OR FAIL INTO observers (election_id, id, status, organisation, "
+                  "state, citizenship, category, test, document_key, data) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                  "ON CONFLICT (election_id, id) DO UPDATE SET "
+                  "status = excluded.status, organisation = excluded.organisation, "
+                  "state = excluded.state, citizenship = excluded.citizenship, "
+                  "category = excluded.category, test = excluded.test, "
+                  "document_key = excluded.document_key, data = excluded.data"));
       stmt.Bind(1, election_id).Bind(2, observer_id).Bind(3, int64_t{observer.status()});
       if (observer.sending_body().has_organisation()) {
         stmt.Bind(4, observer.sending_body().organisation());
@@ -376,14 +375,14 @@ class SqliteStore::Txn final : public WriteTxn {
     }
     RETURN_IF_ERROR(DeleteTags(election_id, observer_id));
     for (const std::string& tag : observer.tags()) {
-      ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT OR IGNORE INTO observer_tags (election_id, "
-                                              "tag, observer_id) VALUES (?1, ?2, ?3)"));
+      ASSIGN_OR_RETURN(auto stmt, Prepare("INSERT OR IGNORE INTO observer_tags (election_id, "
+                                          "tag, observer_id) VALUES (?1, ?2, ?3)"));
       stmt.Bind(1, election_id).Bind(2, tag).Bind(3, observer_id);
       RETURN_IF_ERROR(stmt.Run());
     }
     if (!observer.badge_number().empty()) {
-      ASSIGN_OR_RETURN(auto stmt, db_.Prepare("INSERT OR IGNORE INTO badges (election_id, badge) "
-                                              "VALUES (?1, ?2)"));
+      ASSIGN_OR_RETURN(auto stmt, Prepare("INSERT OR IGNORE INTO badges (election_id, badge) "
+                                          "VALUES (?1, ?2)"));
       stmt.Bind(1, election_id).Bind(2, observer.badge_number());
       RETURN_IF_ERROR(stmt.Run());
     }
@@ -393,7 +392,7 @@ class SqliteStore::Txn final : public WriteTxn {
   absl::Status DeleteObserver(absl::string_view election_id,
                               absl::string_view observer_id) override {
     ASSIGN_OR_RETURN(auto stmt,
-                     db_.Prepare("DELETE FROM observers WHERE election_id = ?1 AND id = ?2"));
+                     Prepare("DELETE FROM observers WHERE election_id = ?1 AND id = ?2"));
     stmt.Bind(1, election_id).Bind(2, observer_id);
     RETURN_IF_ERROR(stmt.Run());
     return DeleteTags(election_id, observer_id);
@@ -406,13 +405,13 @@ class SqliteStore::Txn final : public WriteTxn {
     // One name for every level: RELEASE and ROLLBACK TO act on the innermost savepoint of
     // that name, which is this call's, however deep it is nested. (Fixed SQL also keeps each
     // statement prepared once.)
-    RETURN_IF_ERROR(db_.Run("SAVEPOINT nested"));
+    RETURN_IF_ERROR(Run("SAVEPOINT nested"));
     const Mark m = mark();
     absl::Status status = fn();
-    if (status.ok()) status = db_.Run("RELEASE nested");
+    if (status.ok()) status = Run("RELEASE nested");
     if (!status.ok()) {
-      (void)db_.Run("ROLLBACK TO nested");
-      (void)db_.Run("RELEASE nested");
+      (void)Run("ROLLBACK TO nested");
+      (void)Run("RELEASE nested");
       rollback_to(m);
     }
     return status;
@@ -425,8 +424,8 @@ class SqliteStore::Txn final : public WriteTxn {
                                               last_appended_ + 1, ")"));
     }
     ASSIGN_OR_RETURN(auto stmt,
-                     db_.Prepare("INSERT OR FAIL INTO changes (revision, event, chain, key_id) "
-                                 "VALUES (?1, ?2, ?3, ?4)"));
+                     Prepare("INSERT OR FAIL INTO changes (revision, event, chain, key_id) "
+                             "VALUES (?1, ?2, ?3, ?4)"));
     const std::string bytes = event.SerializeAsString();
     std::string chain = ChainLink(audit_mac_, chain_, event.revision(), bytes);
     stmt.Bind(1, event.revision()).BindBlob(2, bytes).BindBlob(3, chain).Bind(4, audit_key_id_);
@@ -438,8 +437,8 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::StatusOr<std::optional<StoredRequest>> GetRequest(absl::string_view request_id) override {
-    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("SELECT fingerprint, response, revision FROM requests "
-                                            "WHERE request_id = ?1"));
+    ASSIGN_OR_RETURN(auto stmt, Prepare("SELECT fingerprint, response, revision FROM requests "
+                                        "WHERE request_id = ?1"));
     stmt.Bind(1, request_id);
     ASSIGN_OR_RETURN(const bool row, stmt.Step());
     if (!row) return std::optional<StoredRequest>();
@@ -449,9 +448,8 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::Status PutRequest(const StoredRequest& request) override {
-    ASSIGN_OR_RETURN(auto stmt,
-                     db_.Prepare("INSERT OR FAIL INTO requests (request_id, fingerprint, "
-                                 "response, revision) VALUES (?1, ?2, ?3, ?4)"));
+    ASSIGN_OR_RETURN(auto stmt, Prepare("INSERT OR FAIL INTO requests (request_id, fingerprint, "
+                                        "response, revision) VALUES (?1, ?2, ?3, ?4)"));
     stmt.Bind(1, request.request_id)
         .BindBlob(2, request.fingerprint)
         .BindBlob(3, request.response)
@@ -460,16 +458,14 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::Status Compact(int64_t keep_from) {
-    ASSIGN_OR_RETURN(const int64_t current,
-                     db_.QueryInt("SELECT compact_revision FROM store_state"));
+    ASSIGN_OR_RETURN(const int64_t current, QueryInt("SELECT compact_revision FROM store_state"));
     keep_from = std::min(keep_from, head_ + 1);
     if (keep_from <= current) return absl::OkStatus();
     // The chain value of the last change dropped becomes the anchor the kept ones verify from,
     // with a MAC so that it cannot be replaced without the key.
     std::string anchor;
     {
-      ASSIGN_OR_RETURN(auto last_dropped,
-                       db_.Prepare("SELECT chain FROM changes WHERE revision = ?1"));
+      ASSIGN_OR_RETURN(auto last_dropped, Prepare("SELECT chain FROM changes WHERE revision = ?1"));
       last_dropped.Bind(1, keep_from - 1);
       ASSIGN_OR_RETURN(const bool row, last_dropped.Step());
       if (!row || last_dropped.IsNull(0)) {
@@ -481,15 +477,15 @@ class SqliteStore::Txn final : public WriteTxn {
       }
       anchor = std::string(last_dropped.Blob(0));
     }
-    ASSIGN_OR_RETURN(auto changes, db_.Prepare("DELETE FROM changes WHERE revision < ?1"));
+    ASSIGN_OR_RETURN(auto changes, Prepare("DELETE FROM changes WHERE revision < ?1"));
     changes.Bind(1, keep_from);
     RETURN_IF_ERROR(changes.Run());
-    ASSIGN_OR_RETURN(auto requests, db_.Prepare("DELETE FROM requests WHERE revision < ?1"));
+    ASSIGN_OR_RETURN(auto requests, Prepare("DELETE FROM requests WHERE revision < ?1"));
     requests.Bind(1, keep_from);
     RETURN_IF_ERROR(requests.Run());
     ASSIGN_OR_RETURN(auto state,
-                     db_.Prepare("UPDATE store_state SET compact_revision = ?1, chain_anchor = ?2, "
-                                 "anchor_key_id = ?3, anchor_mac = ?4"));
+                     Prepare("UPDATE store_state SET compact_revision = ?1, chain_anchor = ?2, "
+                             "anchor_key_id = ?3, anchor_mac = ?4"));
     state.Bind(1, keep_from)
         .BindBlob(2, anchor)
         .Bind(3, audit_key_id_)
@@ -515,9 +511,31 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
  private:
+  // Every statement of a group runs inside its transaction. SQLite rolls a transaction back by
+  // itself on some errors (I/O, disk full, out of memory); a statement run after that would
+  // commit on its own, outside the group, with revisions the group never records. So once
+  // the transaction is gone, every statement fails (and CommitGroup fails the whole group).
+  absl::Status CheckInTransaction() const {
+    if (sqlite3_get_autocommit(db_.raw()) == 0) return absl::OkStatus();
+    return absl::InternalError(
+        "the group's transaction was rolled back by SQLite after an earlier error");
+  }
+  absl::StatusOr<sqlite::Statement> Prepare(absl::string_view sql) {
+    RETURN_IF_ERROR(CheckInTransaction());
+    return db_.Prepare(sql);
+  }
+  absl::Status Run(absl::string_view sql) {
+    RETURN_IF_ERROR(CheckInTransaction());
+    return db_.Run(sql);
+  }
+  absl::StatusOr<int64_t> QueryInt(absl::string_view sql) {
+    RETURN_IF_ERROR(CheckInTransaction());
+    return db_.QueryInt(sql);
+  }
+
   absl::Status DeleteTags(absl::string_view election_id, absl::string_view observer_id) {
-    ASSIGN_OR_RETURN(auto stmt, db_.Prepare("DELETE FROM observer_tags WHERE election_id = ?1 AND "
-                                            "observer_id = ?2"));
+    ASSIGN_OR_RETURN(auto stmt, Prepare("DELETE FROM observer_tags WHERE election_id = ?1 AND "
+                                        "observer_id = ?2"));
     stmt.Bind(1, election_id).Bind(2, observer_id);
     return stmt.Run();
   }
@@ -525,7 +543,7 @@ class SqliteStore::Txn final : public WriteTxn {
   template <typename T>
   absl::StatusOr<std::optional<T>> GetBlob(absl::string_view sql, absl::string_view key1,
                                            absl::string_view key2, absl::string_view what) {
-    ASSIGN_OR_RETURN(auto stmt, db_.Prepare(sql));
+    ASSIGN_OR_RETURN(auto stmt, Prepare(sql));
     stmt.Bind(1, key1);
     if (!key2.empty()) stmt.Bind(2, key2);
     ASSIGN_OR_RETURN(const bool row, stmt.Step());
@@ -560,6 +578,11 @@ absl::Status ConfigureWriter(sqlite::Connection& db, const std::string& path,
         absl::StrCat(path, ": cannot switch to WAL journal mode (got ", mode, ")"));
   }
   RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = NORMAL"));
+  // Savepoints (one per request, one per row of a batch that is not all-or-nothing) copy each
+  // page they change into a journal. SQLite spills that journal to a temporary file past
+  // 64 KiB, which a group of large batches always passes: a system call per page. Kept in
+  // memory, it is a copy.
+  RETURN_IF_ERROR(db.Exec("PRAGMA temp_store = MEMORY"));
   // After a burst of large batches the WAL is cut back to 64 MiB when it starts over.
   RETURN_IF_ERROR(db.Exec("PRAGMA journal_size_limit = 67108864"));
   // The writer's page cache: the B-tree pages a group commit touches (index leaves of random
@@ -709,6 +732,19 @@ void SqliteStore::WriterLoop() {
     }
     CommitGroup(group);
     group.clear();
+    if (wal_frames_at_commit_ >= options_.checkpoint_restart_frames) {
+      // The WAL starts over only when a checkpoint has copied all of it before the next
+      // commit, which passive checkpoints behind a writer that never pauses may never do.
+      // So the writer pauses here for one RESTART checkpoint: it copies what the passive ones
+      // left and waits (up to the busy timeout) for readers of older snapshots; the next
+      // commit then writes from the WAL's start. Rare: only when checkpoints fall behind.
+      // Busy or failed: the next commit tries again. One checkpoint runs at a time (SQLite
+      // refuses a second at once, without waiting), so this one waits for a passive one.
+      std::lock_guard<std::mutex> lock(checkpoint_run_mu_);
+      (void)sqlite3_wal_checkpoint_v2(writer_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
+                                      nullptr);
+      wal_frames_at_commit_ = 0;
+    }
   }
 }
 
@@ -820,10 +856,11 @@ void SqliteStore::SyncerLoop() {
 
 int SqliteStore::OnWalCommit(void* store, sqlite3* /*db*/, const char* /*schema*/, int frames) {
   auto* self = static_cast<SqliteStore*>(store);
+  self->wal_frames_at_commit_ = frames;
   if (frames < self->options_.checkpoint_frames) return SQLITE_OK;
   {
     std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
-    self->wal_frames_ = frames;
+    self->checkpoint_wanted_ = true;
   }
   self->checkpoint_cv_.notify_one();
   return SQLITE_OK;
@@ -832,19 +869,19 @@ int SqliteStore::OnWalCommit(void* store, sqlite3* /*db*/, const char* /*schema*
 void SqliteStore::CheckpointerLoop() {
   bool failing = false;
   for (;;) {
-    int frames = 0;
     {
       std::unique_lock<std::mutex> lock(checkpoint_mu_);
-      checkpoint_cv_.wait(lock, [this] { return checkpoint_stopping_ || wal_frames_ > 0; });
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_stopping_ || checkpoint_wanted_; });
       if (checkpoint_stopping_) return;
-      frames = std::exchange(wal_frames_, 0);
+      checkpoint_wanted_ = false;
     }
-    // PASSIVE copies what no reader still needs and never blocks the writer. RESTART waits
-    // (up to the busy timeout) for the writer's group and for readers of older snapshots, so
-    // that the next commit starts the WAL over.
-    const int mode = frames >= options_.checkpoint_restart_frames ? SQLITE_CHECKPOINT_RESTART
-                                                                  : SQLITE_CHECKPOINT_PASSIVE;
-    const int rc = sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, mode, nullptr, nullptr);
+    // PASSIVE copies what no reader still needs and never blocks the writer.
+    int rc = SQLITE_OK;
+    {
+      std::lock_guard<std::mutex> lock(checkpoint_run_mu_);
+      rc = sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     nullptr, nullptr);
+    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       // Nothing is lost (the frames stay in the WAL); the next commit asks again. Logged once
       // per run of failures, e.g. while the disk is full.
@@ -891,10 +928,10 @@ absl::StatusOr<SqliteStore::ReaderLease> SqliteStore::LeaseReader() {
 template <typename T, typename F>
 absl::StatusOr<T> SqliteStore::InReadTxn(F read) {
   ASSIGN_OR_RETURN(ReaderLease db, LeaseReader());
-  RETURN_IF_ERROR(db->Exec("BEGIN"));
+  RETURN_IF_ERROR(db->Run("BEGIN"));
   absl::StatusOr<int64_t> head = db->QueryInt("SELECT head_revision FROM store_state");
   absl::StatusOr<T> result = head.ok() ? read(*db, *head) : absl::StatusOr<T>(head.status());
-  (void)db->Exec("COMMIT");
+  (void)db->Run("COMMIT");
   if (head.ok()) WaitDurable(*head);
   return result;
 }
@@ -1073,7 +1110,7 @@ void SqliteStore::CompactAsync(int64_t keep_from, WriteDone done) {
 class SqliteStore::Snapshot final : public SnapshotReader {
  public:
   Snapshot(ReaderLease db, int64_t revision) : db_(std::move(db)), revision_(revision) {}
-  ~Snapshot() override { (void)db_->Exec("COMMIT"); }
+  ~Snapshot() override { (void)db_->Run("COMMIT"); }
 
   int64_t revision() const override { return revision_; }
 
@@ -1139,10 +1176,10 @@ class SqliteStore::Snapshot final : public SnapshotReader {
 
 absl::StatusOr<std::unique_ptr<SnapshotReader>> SqliteStore::OpenSnapshot() {
   ASSIGN_OR_RETURN(ReaderLease db, LeaseReader());
-  RETURN_IF_ERROR(db->Exec("BEGIN"));
+  RETURN_IF_ERROR(db->Run("BEGIN"));
   absl::StatusOr<int64_t> head = db->QueryInt("SELECT head_revision FROM store_state");
   if (!head.ok()) {
-    (void)db->Exec("COMMIT");
+    (void)db->Run("COMMIT");
     return head.status();
   }
   WaitDurable(*head);

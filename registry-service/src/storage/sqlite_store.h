@@ -49,9 +49,9 @@ struct SqliteStoreOptions {
   // WAL checkpoints run on a thread of their own, not on the writer: a passive checkpoint
   // starts once the WAL holds `checkpoint_frames` frames (16 MiB of 4 KiB pages; SQLite's
   // own autocheckpoint is at 1000, but a page changed by many commits is copied once per
-  // checkpoint), and one that waits for the writer and readers (RESTART) once it holds
-  // `checkpoint_restart_frames`, so that the WAL cannot grow without bound under a writer
-  // that never pauses.
+  // checkpoint). Once it holds `checkpoint_restart_frames`, the writer itself pauses for a
+  // RESTART checkpoint, so that the WAL cannot grow without bound under a writer that never
+  // pauses.
   int checkpoint_frames = 4000;
   int checkpoint_restart_frames = 16000;
   // The HMAC key of the change log's hash chain (audit_chain.h): every change appended is
@@ -147,9 +147,10 @@ class SqliteStore final : public Store {
   void SyncerLoop();
   // Blocks until `revision` is durable (at once when it already is).
   void WaitDurable(int64_t revision);
-  // Checkpoints the WAL into the database file when the writer's commits ask for it.
+  // Checkpoints the WAL into the database file (PASSIVE) when the writer's commits ask.
   void CheckpointerLoop();
-  // The writer connection's WAL hook: called after each commit with the WAL's frame count.
+  // The writer connection's WAL hook: called on the writer thread after each commit with the
+  // WAL's frame count.
   static int OnWalCommit(void* store, sqlite3* db, const char* schema, int frames);
 
   const std::string path_;
@@ -189,8 +190,10 @@ class SqliteStore final : public Store {
   std::unique_ptr<sqlite::Connection> checkpointer_;  // Checkpointer thread only.
   std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;
-  int wal_frames_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // At the last commit.
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  int wal_frames_at_commit_ = 0;  // Writer thread only (its WAL hook).
   bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  std::mutex checkpoint_run_mu_;  // Held while either thread runs a checkpoint.
   std::thread checkpointer_thread_;
 };
 

@@ -1517,6 +1517,50 @@ TEST_F(SqliteStoreTest, AFullStoreFailsWholeGroupsAndLosesNoRevision) {
   }
 }
 
+// When SQLite rolls the group's transaction back by itself (here: the file is full), a write
+// that goes on after the failed part must not run outside the transaction, where it would
+// commit on its own with a revision the store never records.
+TEST_F(SqliteStoreTest, NothingRunsAfterSqliteRolledTheTransactionBack) {
+  const std::string path = dir_ + "/registry.db";
+  SqliteStoreOptions options;
+  options.max_page_count = 64;
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(path, options);
+  ASSERT_OK(opened);
+  SqliteStore& store = **opened;
+  const std::string huge(400 * 1024, 'x');  // More than 64 pages: SQLITE_FULL.
+  bool rolled_back_by_sqlite = false;
+  absl::Status after;
+  absl::Status status = store.Write([&](WriteTxn& txn) -> absl::Status {
+    absl::Status full = txn.Atomically([&]() -> absl::Status {
+      const int64_t revision = txn.NextRevision();
+      return txn.AppendChange(Event(revision, "elections/" + huge));
+    });
+    EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+    rolled_back_by_sqlite = true;
+    // A batch that is not all-or-nothing goes on with its next row.
+    const int64_t revision = txn.NextRevision();
+    after = txn.AppendChange(Event(revision, "elections/next-row"));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(rolled_back_by_sqlite);
+  EXPECT_FALSE(after.ok()) << "a statement ran after the transaction was gone";
+  EXPECT_FALSE(status.ok());
+  absl::StatusOr<Revisions> revisions = store.GetRevisions();
+  ASSERT_OK(revisions);
+  EXPECT_EQ(revisions->head, 0);
+  absl::StatusOr<std::vector<v1::ChangeEvent>> events = store.ReadChanges(1, 100, int64_t{1} << 40);
+  ASSERT_OK(events);
+  EXPECT_TRUE(events->empty()) << events->front().DebugString();
+  // And the store goes on.
+  ASSERT_OK(store.Write([](WriteTxn& txn) -> absl::Status {
+    const int64_t revision = txn.NextRevision();
+    return txn.AppendChange(Event(revision, "elections/after"));
+  }));
+  revisions = store.GetRevisions();
+  ASSERT_OK(revisions);
+  EXPECT_EQ(revisions->head, 1);
+}
+
 // Checkpoints run on their own thread: the WAL's pages reach the database file and the WAL
 // starts over, while writers go on, and nothing is lost.
 TEST_F(SqliteStoreTest, CheckpointsCopyTheWalIntoTheFileAndStartItOver) {
