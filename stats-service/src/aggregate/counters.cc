@@ -96,6 +96,8 @@ void ValidateCommon(const std::string& election, int64_t min_revision, Violation
 }  // namespace
 
 absl::Status Counters::Apply(const rv1::ChangeEvent& event) {
+  // Any event may change an answer (counts, an election's existence, an organisation's name).
+  breakdowns_.Clear();
   const rv1::ResourceImage& before = event.before();
   const rv1::ResourceImage& after = event.after();
   switch (event.kind()) {
@@ -328,6 +330,22 @@ std::string Counters::OrganisationDisplayName(const std::string& code, Language 
 }
 
 absl::StatusOr<v1::Breakdown> Counters::Break(const v1::GetBreakdownRequest& request) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::Breakdown> breakdown, SharedBreak(request));
+  return *breakdown;
+}
+
+absl::StatusOr<std::shared_ptr<const v1::Breakdown>> Counters::SharedBreak(
+    const v1::GetBreakdownRequest& request) const {
+  const std::string key = BreakdownCache::KeyOf(request);
+  if (std::shared_ptr<const v1::Breakdown> cached = breakdowns_.Find(key)) return cached;
+  // Readers that miss together each assemble the same answer; the last one's stays.
+  ASSIGN_OR_RETURN(v1::Breakdown assembled, Assemble(request));
+  auto breakdown = std::make_shared<const v1::Breakdown>(std::move(assembled));
+  breakdowns_.Insert(key, breakdown);
+  return breakdown;
+}
+
+absl::StatusOr<v1::Breakdown> Counters::Assemble(const v1::GetBreakdownRequest& request) const {
   ASSIGN_OR_RETURN(const ElectionState* election, FindElection(request.election()));
   Language language = Language::kEn;
   ParseLanguage(request.language_code(), &language);

@@ -11,13 +11,15 @@
 // Elections and organisations are kept whole (they are few): queries need to know which
 // elections exist and the organisations' names.
 //
-// Not thread-safe: LiveStats guards it. No gRPC here.
+// Not thread-safe: LiveStats guards it. Const methods may run on many threads at once (under
+// LiveStats' read lock), never alongside Apply (under its write lock). No gRPC here.
 #ifndef OBSERVER_STATS_SERVICE_SRC_AGGREGATE_COUNTERS_H_
 #define OBSERVER_STATS_SERVICE_SRC_AGGREGATE_COUNTERS_H_
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "observer/registry/v1/registry_service.pb.h"
 #include "observer/stats/v1/stats_service.pb.h"
+#include "stats-service/src/aggregate/breakdown_cache.h"
 #include "stats-service/src/aggregate/regions.h"
 
 namespace observer::stats {
@@ -50,6 +53,13 @@ class Counters {
   // election does not exist.
   absl::StatusOr<v1::Summary> Summarize(const v1::GetSummaryRequest& request) const;
   absl::StatusOr<v1::Breakdown> Break(const v1::GetBreakdownRequest& request) const;
+  // The same answer, shared and immutable: assembled once per state and request shape
+  // (`min_revision` aside) and kept until the next Apply, so that repeated queries between
+  // changes cost a lookup. Errors are not kept.
+  absl::StatusOr<std::shared_ptr<const v1::Breakdown>> SharedBreak(
+      const v1::GetBreakdownRequest& request) const;
+  // Break without the cache: what the first query after a change costs.
+  absl::StatusOr<v1::Breakdown> Assemble(const v1::GetBreakdownRequest& request) const;
 
   // Every non-zero counter as "election/cell/dimension/value" → count, in key order. Two
   // states with the same dump answer every query alike; tests compare the state after a random
@@ -117,6 +127,9 @@ class Counters {
   const RegionDirectory& regions_;
   absl::flat_hash_map<std::string, ElectionState> elections_;                   // By election id.
   absl::flat_hash_map<std::string, registry::v1::Organisation> organisations_;  // By code.
+  // Breakdowns of the current state; emptied by every Apply (the only mutator), which never
+  // runs alongside a reader, so an entry is always computed from the state it is read with.
+  mutable BreakdownCache breakdowns_;
 };
 
 }  // namespace observer::stats

@@ -1067,6 +1067,71 @@ TEST_F(CountersTest, ElectionExistsOnlyWhileItsRecordDoes) {
             "0: 0 from 0 organisations, 0 from 0 states");
 }
 
+TEST_F(CountersTest, SharedBreakIsKeptUntilTheNextChange) {
+  Put(Obs("a1").Org(kOsce).Citizen("DE"));
+  v1::GetBreakdownRequest request = By(v1::DIMENSION_ORGANISATION);
+  absl::StatusOr<std::shared_ptr<const v1::Breakdown>> first = counters_.SharedBreak(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // The same question, whatever its min_revision, gets the same answer object.
+  request.set_min_revision(42);
+  absl::StatusOr<std::shared_ptr<const v1::Breakdown>> again = counters_.SharedBreak(request);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(first->get(), again->get());
+  // Another question gets its own.
+  absl::StatusOr<std::shared_ptr<const v1::Breakdown>> ru =
+      counters_.SharedBreak(InLanguage(request, "ru"));
+  ASSERT_TRUE(ru.ok());
+  EXPECT_NE(first->get(), ru->get());
+  EXPECT_THAT(DisplayNames(**ru), ElementsAre(absl::StrCat("OSCE-ODIHR:", kOsceRu)));
+  // A change makes a new answer; the one handed out before stays as it was.
+  Put(Obs("a2").Org(kCis).Citizen("DE"));
+  absl::StatusOr<std::shared_ptr<const v1::Breakdown>> changed = counters_.SharedBreak(request);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_NE(first->get(), changed->get());
+  EXPECT_THAT(Rows(**changed), ElementsAre("CIS=1", "OSCE-ODIHR=1"));
+  EXPECT_THAT(Rows(**first), ElementsAre("OSCE-ODIHR=1"));
+  // Errors are not kept: the election appears with its record.
+  request.set_election(ElectionName("kz-2030"));
+  EXPECT_EQ(counters_.SharedBreak(request).status().code(), absl::StatusCode::kNotFound);
+  ApplyOk(ElectionEvent(++revision_, "kz-2030", true));
+  EXPECT_TRUE(counters_.SharedBreak(request).ok());
+}
+
+TEST(BreakdownCacheTest, KeyIgnoresMinRevisionOnly) {
+  v1::GetBreakdownRequest request = By(v1::DIMENSION_SENDING_STATE);
+  const std::string key = BreakdownCache::KeyOf(request);
+  request.set_min_revision(7);
+  EXPECT_EQ(BreakdownCache::KeyOf(request), key);
+  request.set_top_n(3);
+  EXPECT_NE(BreakdownCache::KeyOf(request), key);
+}
+
+TEST(BreakdownCacheTest, StaysWithinItsBounds) {
+  auto breakdown = [](int rows) {
+    auto b = std::make_shared<v1::Breakdown>();
+    for (int i = 0; i < rows; ++i) b->add_rows()->set_key(absl::StrCat("K", i));
+    return std::shared_ptr<const v1::Breakdown>(std::move(b));
+  };
+  BreakdownCache cache(/*max_entries=*/3, /*max_bytes=*/200);
+  for (int i = 0; i < 10; ++i) {
+    cache.Insert(absl::StrCat("k", i), breakdown(1));
+    EXPECT_LE(cache.entries(), 3u);
+    EXPECT_LE(cache.bytes(), 200u);
+    EXPECT_NE(cache.Find(absl::StrCat("k", i)), nullptr);  // The newest is always kept.
+  }
+  cache.Insert("big", breakdown(100));  // Larger than the byte bound alone: never kept.
+  EXPECT_EQ(cache.Find("big"), nullptr);
+  cache.Insert("k9", breakdown(2));  // Replacing an entry counts its bytes once.
+  EXPECT_LE(cache.bytes(), 200u);
+  EXPECT_EQ(cache.Find("k9")->rows_size(), 2);
+  const std::shared_ptr<const v1::Breakdown> held = cache.Find("k9");
+  cache.Clear();
+  EXPECT_EQ(cache.entries(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_EQ(cache.Find("k9"), nullptr);
+  EXPECT_EQ(held->rows_size(), 2);  // A reader's copy outlives the entry.
+}
+
 TEST(CountersValidationTest, SummaryRequestNamesEachBadField) {
   struct Case {
     std::string what;

@@ -405,6 +405,69 @@ TEST(LiveStatsTest, ReadersNeverSeeAMixOfStates) {
   EXPECT_EQ(Snapshot(live), std::make_pair(int64_t{100 * kSteps + 3}, expected[100 * kSteps + 3]));
 }
 
+TEST(LiveStatsTest, CachedBreakdownsFollowEveryRevision) {
+  // One live event per revision; readers ask for the same breakdown again and again and must
+  // always get the one of the revision they read at, never a cached answer of an older one.
+  constexpr int kEvents = 300;
+  std::vector<rv1::ChangeEvent> events;
+  // Observer i, created at revision 2 + i; every third event deletes the observer created two
+  // events before instead.
+  auto observer = [](int i) {
+    const std::string id = absl::StrCat("o", i);
+    return i % 4 == 3 ? StateObserver(id, "FR")
+                      : OrganisationObserver(id, i % 2 == 0 ? "CIS" : "SCO");
+  };
+  for (int i = 0; i < kEvents; ++i) {
+    const int64_t revision = 2 + i;
+    events.push_back(i % 3 == 2 ? Deleted(revision, observer(i - 2))
+                                : Created(revision, observer(i)));
+  }
+  v1::GetBreakdownRequest request;
+  request.set_election(ElectionName(kElection));
+  request.set_dimension(v1::DIMENSION_ORGANISATION);
+  std::map<int64_t, std::string> expected;
+  {
+    std::unique_ptr<Counters> counters = CountersWith({});
+    expected[1] = counters->Break(request)->SerializeAsString();
+    for (const rv1::ChangeEvent& event : events) {
+      ASSERT_TRUE(counters->Apply(event).ok());
+      expected[event.revision()] = counters->Break(request)->SerializeAsString();
+    }
+  }
+
+  LiveStats live(Regions());
+  live.SwapIn(CountersWith({}), 1);
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::atomic<int64_t> reads{0};
+  auto reader = [&] {
+    while (!done.load()) {
+      const absl::Status status = live.Read([&](const Counters& counters, int64_t revision) {
+        absl::StatusOr<std::shared_ptr<const v1::Breakdown>> breakdown =
+            counters.SharedBreak(request);
+        if (!breakdown.ok() || (*breakdown)->SerializeAsString() != expected[revision]) {
+          bad.fetch_add(1);
+        }
+        return absl::OkStatus();
+      });
+      if (!status.ok()) bad.fetch_add(1);
+      reads.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) readers.emplace_back(reader);
+  for (const rv1::ChangeEvent& event : events) {
+    const absl::Status status = live.ApplyLive(Batch({event}));
+    EXPECT_TRUE(status.ok()) << status;
+    if (event.revision() % 10 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  while (reads.load() < 500) std::this_thread::yield();
+  done.store(true);
+  for (std::thread& thread : readers) thread.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
 // --- Waits ------------------------------------------------------------------------------------
 
 TEST(LiveStatsTest, WaitForAnAppliedRevisionReturnsZeroAndNeverCallsDone) {

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/grpc_status.h"
@@ -40,7 +41,56 @@ absl::Time WaitDeadline(const grpc::CallbackServerContext* context, absl::Durati
   return std::min(cap, call_deadline - margin);
 }
 
+// "/observer.stats.v1.StatsService/{method}", built once: every call is admitted under it.
+const std::string& FullMethod(absl::string_view method) {
+  static const auto* const kNames = [] {
+    auto* names = new absl::flat_hash_map<std::string, std::string>;
+    for (absl::string_view name :
+         {"GetSummary", "GetBreakdown", "WatchSummary", "WatchBreakdown", "ListRegionSchemes"}) {
+      names->emplace(name, absl::StrCat("/", v1::StatsService::service_full_name(), "/", name));
+    }
+    return names;
+  }();
+  return kNames->at(method);
+}
+
 }  // namespace
+
+// The messages of one GetBreakdown call. The response may borrow a cached, immutable breakdown
+// (Lend) rather than hold a copy: gRPC only reads the response (to serialize it, which is
+// thread-safe on a shared message), and Release, gRPC's last use of the messages, hands the
+// breakdown back before the response is destroyed.
+class StatsHandler::BreakdownMessages final
+    : public grpc::MessageHolder<v1::GetBreakdownRequest, v1::GetBreakdownResponse> {
+ public:
+  BreakdownMessages() {
+    set_request(&request_);
+    set_response(&response_);
+  }
+
+  // Sets the response's breakdown to `breakdown`, kept alive until Release.
+  void Lend(std::shared_ptr<const v1::Breakdown> breakdown) {
+    response_.clear_breakdown();
+    lent_ = std::move(breakdown);
+    // Never written through: the response is only serialized.
+    response_.unsafe_arena_set_allocated_breakdown(const_cast<v1::Breakdown*>(lent_.get()));
+  }
+
+  void Release() override {
+    if (lent_ != nullptr) (void)response_.unsafe_arena_release_breakdown();
+    delete this;
+  }
+
+ private:
+  v1::GetBreakdownRequest request_;
+  v1::GetBreakdownResponse response_;
+  std::shared_ptr<const v1::Breakdown> lent_;
+};
+
+grpc::MessageHolder<v1::GetBreakdownRequest, v1::GetBreakdownResponse>*
+StatsHandler::BreakdownAllocator::AllocateMessages() {
+  return new BreakdownMessages;
+}
 
 // A server stream of figures: the current answer at once (once `min_revision` is applied),
 // then a new one each time the answer changes. One write at a time; changes that arrive during
@@ -199,7 +249,9 @@ class StatsHandler::FiguresStream final : public grpc::ServerWriteReactor<Respon
 };
 
 StatsHandler::StatsHandler(LiveStats& live, Authorizer& authorizer, StatsHandlerOptions options)
-    : live_(live), authorizer_(authorizer), options_(options) {}
+    : live_(live), authorizer_(authorizer), options_(options) {
+  SetMessageAllocatorFor_GetBreakdown(&breakdown_allocator_);
+}
 
 StatsHandler::~StatsHandler() { Close(); }
 
@@ -229,8 +281,7 @@ void StatsHandler::Close() {
 
 absl::StatusOr<Caller> StatsHandler::Admit(grpc::CallbackServerContext* context,
                                            absl::string_view method) {
-  return authorizer_.Authorize(
-      *context, absl::StrCat("/", v1::StatsService::service_full_name(), "/", method));
+  return authorizer_.Authorize(*context, FullMethod(method));
 }
 
 grpc::ServerUnaryReactor* StatsHandler::Answer(
@@ -316,14 +367,20 @@ grpc::ServerUnaryReactor* StatsHandler::GetBreakdown(grpc::CallbackServerContext
                                                      const v1::GetBreakdownRequest* request,
                                                      v1::GetBreakdownResponse* response) {
   const absl::StatusOr<Caller> caller = Admit(context, "GetBreakdown");
+  // Ours unless gRPC was given no allocator (then the breakdown is copied).
+  auto* messages = dynamic_cast<BreakdownMessages*>(context->GetRpcAllocatorState());
   return Answer(
       context,
       caller.ok() ? Counters::ValidateBreakdownRequest(live_.regions(), *request) : caller.status(),
       caller.ok() ? caller->in_flight : nullptr, request->min_revision(),
-      [request, response](const Counters& counters, int64_t revision) {
-        auto breakdown = counters.Break(*request);
+      [request, response, messages](const Counters& counters, int64_t revision) {
+        auto breakdown = counters.SharedBreak(*request);
         if (!breakdown.ok()) return breakdown.status();
-        *response->mutable_breakdown() = *std::move(breakdown);
+        if (messages != nullptr) {
+          messages->Lend(*std::move(breakdown));
+        } else {
+          *response->mutable_breakdown() = **breakdown;
+        }
         response->set_revision(revision);
         return absl::OkStatus();
       });

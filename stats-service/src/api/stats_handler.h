@@ -54,6 +54,15 @@ class StatsHandler final : public v1::StatsService::CallbackService {
  private:
   template <typename Response>
   class FiguresStream;
+  class BreakdownMessages;
+  // Gives each GetBreakdown call a BreakdownMessages, so that its response can borrow the
+  // cached breakdown instead of copying it.
+  class BreakdownAllocator final
+      : public grpc::MessageAllocator<v1::GetBreakdownRequest, v1::GetBreakdownResponse> {
+   public:
+    grpc::MessageHolder<v1::GetBreakdownRequest, v1::GetBreakdownResponse>* AllocateMessages()
+        override;
+  };
   class Closable {
    public:
     virtual ~Closable() = default;
@@ -78,6 +87,7 @@ class StatsHandler final : public v1::StatsService::CallbackService {
 
   LiveStats& live_;
   Authorizer& authorizer_;
+  BreakdownAllocator breakdown_allocator_;
   const StatsHandlerOptions options_;
   std::mutex mu_;
   bool closing_ = false;         // Guarded by mu_.
