@@ -1,6 +1,8 @@
 #include "tests/harness/command.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -52,7 +54,57 @@ std::string Abridge(const std::string& text, size_t max_bytes) {
                       text.substr(text.size() - half));
 }
 
+// With a bound (`max_bytes`, CommandOptions::max_output_bytes), replaces the middle of `text`
+// once it is longer by a marker counting all that was cut (`*dropped`): the start says how the
+// child began, the end what it did last. Cutting down to well below the bound makes the copying
+// amortized.
+void TrimOutput(size_t max_bytes, std::string* text, size_t* dropped) {
+  if (max_bytes == 0 || text->size() <= max_bytes) return;
+  const size_t head = max_bytes / 16;
+  const size_t tail = max_bytes / 2;
+  auto marker = [](size_t n) { return absl::StrCat("\n[... ", n, " bytes ...]\n"); };
+  // Between head and tail: bytes not cut yet, and the marker of the previous cut.
+  const size_t middle = text->size() - head - tail;
+  *dropped += middle - (*dropped == 0 ? 0 : marker(*dropped).size());
+  text->replace(head, middle, marker(*dropped));
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<int>> FreeLoopbackPorts(int count) {
+  std::vector<int> fds;
+  std::vector<int> ports;
+  absl::Status status;
+  for (int i = 0; i < count && status.ok(); ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      status = absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+      break;
+    }
+    fds.push_back(fd);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;  // The kernel picks one not bound by anyone, these sockets included.
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+      status =
+          absl::InternalError(absl::StrCat("cannot bind a loopback port: ", std::strerror(errno)));
+      break;
+    }
+    ports.push_back(ntohs(addr.sin_port));
+  }
+  for (int fd : fds) close(fd);
+  if (!status.ok()) return status;
+  return ports;
+}
+
+absl::StatusOr<int> FreeLoopbackPort() {
+  absl::StatusOr<std::vector<int>> ports = FreeLoopbackPorts(1);
+  if (!ports.ok()) return ports.status();
+  return ports->front();
+}
 
 absl::Status SpawnProcess(const std::vector<std::string>& argv, const CommandOptions& options,
                           absl::string_view unknown_binary_message, pid_t* pid, int* stdin_fd,
@@ -183,8 +235,10 @@ absl::Status CommandProcess::Start(const std::vector<std::string>& argv,
     std::lock_guard<std::mutex> lock(mu_);
     stdout_.clear();
     stderr_.clear();
+    stdout_dropped_ = stderr_dropped_ = 0;
     eof_ = false;
   }
+  max_output_bytes_ = options.max_output_bytes;
   argv_ = argv;
   group_ = options.own_process_group;
   stop_reading_ = false;
@@ -217,6 +271,7 @@ void CommandProcess::ReadLoop(int out_fd, int err_fd) {
   char buf[8192];
   int fds[2] = {out_fd, err_fd};
   std::string* sinks[2] = {&stdout_, &stderr_};
+  size_t* dropped[2] = {&stdout_dropped_, &stderr_dropped_};
   for (;;) {
     pollfd pfds[2];
     nfds_t n = 0;
@@ -249,6 +304,7 @@ void CommandProcess::ReadLoop(int out_fd, int err_fd) {
       }
       std::lock_guard<std::mutex> lock(mu_);
       sinks[i]->append(buf, static_cast<size_t>(got));
+      TrimOutput(max_output_bytes_, sinks[i], dropped[i]);
       cv_.notify_all();
     }
   }

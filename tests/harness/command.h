@@ -11,7 +11,8 @@
 //   ... write something ...
 //   ASSERT_OK_AND_ASSIGN(CommandResult r, watch.Wait(absl::Seconds(10)));
 //
-// This is also the fork/exec machinery of ServiceProcess and RunToExit (service_process.h).
+// This is also the fork/exec machinery of ServiceProcess and RunToExit (service_process.h), and
+// of the benchmarks' servers and etcd (tools/bench, tools/loadgen/etcd): no test framework here.
 // Processes must be started from the test's main thread (or from a thread that outlives them):
 // a child dies with the thread that forked it (PR_SET_PDEATHSIG), so a crashed test leaves no
 // process behind.
@@ -22,6 +23,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -53,6 +55,10 @@ struct CommandOptions {
   bool own_process_group = true;
   // RunCommand kills the process after this long and returns DEADLINE_EXCEEDED.
   absl::Duration timeout = absl::Seconds(60);
+  // What is kept of each output stream (0: all of it), for a child that may log without end
+  // (a server under load): past it, the first sixteenth and the latest half of it, with
+  // "[... N bytes ...]" where the rest was. A few KiB at least.
+  size_t max_output_bytes = 0;
 };
 
 // The result of running a process to completion.
@@ -122,6 +128,9 @@ class CommandProcess {
   bool eof_ = false;    // Guarded by mu_.
   bool group_ = false;  // The child leads its own process group.
   std::atomic<bool> stop_reading_{false};
+  size_t max_output_bytes_ = 0;
+  size_t stdout_dropped_ = 0;  // Guarded by mu_: bytes cut from stdout_ (max_output_bytes).
+  size_t stderr_dropped_ = 0;  // Guarded by mu_.
 };
 
 // Starts `argv` and waits for it up to `options.timeout`: DEADLINE_EXCEEDED (after killing it)
@@ -132,6 +141,12 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 // Whether the child `pid` (not yet reaped) has ended: waitid(WNOWAIT) leaves it a zombie, so
 // the pid cannot be reused before its owner reaps it. True also if it is no child (any more).
 bool ChildHasExited(pid_t pid);
+
+// `count` distinct TCP ports on 127.0.0.1 that were free a moment ago (bound all at once, so
+// they differ), for a child that takes its ports on its command line. Someone may take one before
+// the child binds it: the caller retries with new ports when the child says so.
+absl::StatusOr<std::vector<int>> FreeLoopbackPorts(int count);
+absl::StatusOr<int> FreeLoopbackPort();
 
 // The raw spawn that ServiceProcess and CommandProcess share: forks and execs argv with stdin
 // as `options` says, stdout (and stderr, if `options.merge_stderr`) into a new pipe whose read

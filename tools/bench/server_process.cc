@@ -10,8 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <utility>
 
@@ -50,24 +48,6 @@ std::shared_ptr<grpc::Channel> FreshChannel(const std::string& address) {
 
 }  // namespace
 
-absl::StatusOr<int> FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
-    const std::string error = std::strerror(errno);
-    close(fd);
-    return absl::InternalError(absl::StrCat("cannot bind a loopback port: ", error));
-  }
-  close(fd);
-  return static_cast<int>(ntohs(addr.sin_port));
-}
-
 absl::StatusOr<int64_t> ResidentBytes(pid_t pid) {
   const std::string path = absl::StrCat("/proc/", pid, "/status");
   std::ifstream in(path);
@@ -105,7 +85,7 @@ absl::Status ServerProcess::Start(absl::Duration timeout) {
 }
 
 absl::Status ServerProcess::StartOnce(absl::Duration timeout, bool* port_taken) {
-  absl::StatusOr<int> port = FreeLoopbackPort();
+  absl::StatusOr<int> port = testing::FreeLoopbackPort();
   if (!port.ok()) return port.status();
   address_ = absl::StrCat("127.0.0.1:", *port);
   std::vector<std::string> argv = {binary_};

@@ -1,8 +1,9 @@
 // A server the benchmark suite starts on loopback: registry-service, stats-service or the echo
 // server. The services run with `--log-level warning` (no per-call lines), which also drops the
 // "serving" line the test harness's ServiceProcess waits for, so readiness here is the gRPC
-// health service answering: the suite picks a free port (bind to port 0, read it, release it),
-// starts the server on it, and polls. Output (warnings and errors only) is kept for messages.
+// health service answering: the suite picks a free port (bind to port 0, read it, release it:
+// testing::FreeLoopbackPort), starts the server on it, and polls. Output (warnings and errors
+// only) is kept for messages.
 //
 // Processes must be started from the main thread: a child dies with the thread that forked it
 // (PR_SET_PDEATHSIG, tests/harness/command.h), so an interrupted run leaves none behind.
@@ -24,9 +25,6 @@
 #include "tests/harness/command.h"
 
 namespace observer::bench {
-
-// A TCP port on 127.0.0.1 that was free a moment ago.
-absl::StatusOr<int> FreeLoopbackPort();
 
 // Resident memory of process `pid` (VmRSS of /proc/PID/status), in bytes.
 absl::StatusOr<int64_t> ResidentBytes(pid_t pid);

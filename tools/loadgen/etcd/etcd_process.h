@@ -11,22 +11,21 @@
 //   Channels channels = MakeChannels((*etcd)->client_target(), 4);
 //
 // Start it from the main thread (or a thread that outlives it): the child is killed when the
-// thread that started it exits. No test framework is linked: benchmark drivers use it too.
+// thread that started it exits. The child is a CommandProcess (tests/harness/command.h, the
+// harness's process library without a test framework): benchmark drivers use it too.
 #ifndef OBSERVER_TOOLS_LOADGEN_ETCD_ETCD_PROCESS_H_
 #define OBSERVER_TOOLS_LOADGEN_ETCD_ETCD_PROCESS_H_
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tests/harness/command.h"
 
 namespace observer::loadgen {
 
@@ -73,7 +72,7 @@ class EtcdProcess {
   int client_port() const { return client_port_; }
   int peer_port() const { return peer_port_; }
   const std::string& data_dir() const { return data_dir_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
   // Whether the process is still running (it has not exited, or been stopped).
   bool Running() const;
   // What etcd wrote to stdout and stderr so far (interleaved; the start and the most recent
@@ -89,10 +88,9 @@ class EtcdProcess {
   // because an address was in use.
   absl::Status Launch(const EtcdOptions& options, bool* port_conflict);
   absl::Status WaitReady(absl::Time deadline);
-  void ReadLoop(int fd);
-  // Kills and reaps the child, joins the reader; the wait status.
-  int KillAndReap(absl::Duration grace);
-  void AppendOutput(const char* data, size_t size);
+  // SIGTERM unless it has exited, SIGKILL when it still runs after `grace`, and reap: how it
+  // ended.
+  absl::StatusOr<testing::CommandResult> Terminate(absl::Duration grace);
 
   std::vector<std::string> argv_;
   std::string data_dir_;
@@ -100,15 +98,8 @@ class EtcdProcess {
   std::string client_target_;
   int client_port_ = 0;
   int peer_port_ = 0;
-  pid_t pid_ = -1;
-  int exit_status_ = 0;  // As from waitpid, once reaped while starting.
-  std::thread reader_;
-  std::atomic<bool> reaped_{false};  // The reader stops at the first quiet moment after.
-
-  mutable std::mutex mu_;
-  std::string output_head_;    // Guarded by mu_: the first bytes etcd wrote.
-  std::string output_tail_;    // Guarded by mu_: the latest bytes after the head.
-  size_t output_dropped_ = 0;  // Guarded by mu_: bytes between head and tail not kept.
+  // etcd itself; what it wrote stays readable after it is reaped.
+  testing::CommandProcess process_;
 };
 
 }  // namespace observer::loadgen
