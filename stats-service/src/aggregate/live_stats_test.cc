@@ -332,6 +332,44 @@ TEST(LiveStatsTest, AdvanceToMovesTheRevisionForwardOnly) {
 // Readers on other threads, while the writer alternates between swapping in rebuilt states
 // and applying multi-event batches, only ever see (revision, figures) pairs that belong
 // together.
+// Two reader threads read `live` again and again while `write` runs on this thread, then go on
+// until they have made `min_reads` reads in all. `check` says what is wrong with a state read
+// at a revision (empty: nothing). Returns the first problem found, or "".
+std::string ReadWhileWriting(LiveStats& live,
+                             const std::function<std::string(const Counters&, int64_t)>& check,
+                             const std::function<void()>& write, int64_t min_reads) {
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> reads{0};
+  std::mutex first_bad_mu;
+  std::string first_bad;
+  auto reader = [&] {
+    while (!done.load()) {
+      std::string problem;
+      const absl::Status status = live.Read([&](const Counters& counters, int64_t revision) {
+        problem = check(counters, revision);
+        return absl::OkStatus();
+      });
+      if (!status.ok()) problem = status.ToString();
+      if (!problem.empty()) {
+        std::lock_guard<std::mutex> lock(first_bad_mu);
+        if (first_bad.empty()) first_bad = problem;
+      }
+      reads.fetch_add(1);
+      // A pause between reads: back-to-back readers starve the writer (see
+      // WriterIsNotStarvedByBusyReaders), which is not what these tests are about.
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) readers.emplace_back(reader);
+  write();
+  // Let the readers see the final state too.
+  while (reads.load() < min_reads) std::this_thread::yield();
+  done.store(true);
+  for (std::thread& thread : readers) thread.join();
+  return first_bad;
+}
+
 TEST(LiveStatsTest, ReadersNeverSeeAMixOfStates) {
   constexpr int kSteps = 200;
   // Step i swaps in a state at revision 100·i with (i % 4) + 2 state observers, then applies
@@ -362,46 +400,25 @@ TEST(LiveStatsTest, ReadersNeverSeeAMixOfStates) {
 
   LiveStats live(Regions());
   live.SwapIn(CountersWith(initial(1)), 100);
-  std::atomic<bool> done{false};
-  std::atomic<int> bad{0};
-  std::atomic<int64_t> reads{0};
-  std::mutex first_bad_mu;
-  std::string first_bad;
-  auto reader = [&] {
-    while (!done.load()) {
-      const absl::Status status = live.Read([&](const Counters& counters, int64_t revision) {
+  const std::string problem = ReadWhileWriting(
+      live,
+      [&expected](const Counters& counters, int64_t revision) -> std::string {
         const std::string figures = Figures(counters);
         auto it = expected.find(revision);
-        if (it == expected.end() || it->second != figures) {
-          if (bad.fetch_add(1) == 0) {
-            std::lock_guard<std::mutex> lock(first_bad_mu);
-            first_bad = absl::StrCat("revision ", revision, ": ", figures, " (expected ",
-                                     it == expected.end() ? "no such revision" : it->second, ")");
-          }
+        if (it != expected.end() && it->second == figures) return "";
+        return absl::StrCat("revision ", revision, ": ", figures, " (expected ",
+                            it == expected.end() ? "no such revision" : it->second, ")");
+      },
+      [&] {
+        for (int step = 1; step <= kSteps; ++step) {
+          live.SwapIn(CountersWith(initial(step)), 100 * int64_t{step});
+          const absl::Status status = live.ApplyLive(batch(step, initial(step)));
+          EXPECT_TRUE(status.ok()) << status;
+          if (step % 20 == 0) std::this_thread::yield();
         }
-        return absl::OkStatus();
-      });
-      if (!status.ok()) bad.fetch_add(1);
-      reads.fetch_add(1);
-      // A pause between reads: back-to-back readers starve the writer (see
-      // WriterIsNotStarvedByBusyReaders), which is not what this test is about.
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-    }
-  };
-  std::vector<std::thread> readers;
-  for (int i = 0; i < 2; ++i) readers.emplace_back(reader);
-  for (int step = 1; step <= kSteps; ++step) {
-    live.SwapIn(CountersWith(initial(step)), 100 * int64_t{step});
-    const absl::Status status = live.ApplyLive(batch(step, initial(step)));
-    EXPECT_TRUE(status.ok()) << status;
-    if (step % 20 == 0) std::this_thread::yield();
-  }
-  // Let the readers see the final state too.
-  while (reads.load() < 1000) std::this_thread::yield();
-  done.store(true);
-  for (std::thread& thread : readers) thread.join();
-  EXPECT_EQ(bad.load(), 0) << first_bad;
-  EXPECT_GT(reads.load(), 0);
+      },
+      1000);
+  EXPECT_EQ(problem, "");
   EXPECT_EQ(Snapshot(live), std::make_pair(int64_t{100 * kSteps + 3}, expected[100 * kSteps + 3]));
 }
 
@@ -437,35 +454,29 @@ TEST(LiveStatsTest, CachedBreakdownsFollowEveryRevision) {
 
   LiveStats live(Regions());
   live.SwapIn(CountersWith({}), 1);
-  std::atomic<bool> done{false};
-  std::atomic<int> bad{0};
-  std::atomic<int64_t> reads{0};
-  auto reader = [&] {
-    while (!done.load()) {
-      const absl::Status status = live.Read([&](const Counters& counters, int64_t revision) {
+  const std::string problem = ReadWhileWriting(
+      live,
+      [&](const Counters& counters, int64_t revision) -> std::string {
         absl::StatusOr<std::shared_ptr<const v1::Breakdown>> breakdown =
             counters.SharedBreak(request);
-        if (!breakdown.ok() || (*breakdown)->SerializeAsString() != expected[revision]) {
-          bad.fetch_add(1);
+        auto it = expected.find(revision);
+        if (breakdown.ok() && it != expected.end() &&
+            (*breakdown)->SerializeAsString() == it->second) {
+          return "";
         }
-        return absl::OkStatus();
-      });
-      if (!status.ok()) bad.fetch_add(1);
-      reads.fetch_add(1);
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-    }
-  };
-  std::vector<std::thread> readers;
-  for (int i = 0; i < 2; ++i) readers.emplace_back(reader);
-  for (const rv1::ChangeEvent& event : events) {
-    const absl::Status status = live.ApplyLive(Batch({event}));
-    EXPECT_TRUE(status.ok()) << status;
-    if (event.revision() % 10 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  while (reads.load() < 500) std::this_thread::yield();
-  done.store(true);
-  for (std::thread& thread : readers) thread.join();
-  EXPECT_EQ(bad.load(), 0);
+        return absl::StrCat("revision ", revision, ": a breakdown of another revision");
+      },
+      [&] {
+        for (const rv1::ChangeEvent& event : events) {
+          const absl::Status status = live.ApplyLive(Batch({event}));
+          EXPECT_TRUE(status.ok()) << status;
+          if (event.revision() % 10 == 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+          }
+        }
+      },
+      500);
+  EXPECT_EQ(problem, "");
 }
 
 // --- Waits ------------------------------------------------------------------------------------
