@@ -249,6 +249,10 @@ struct SqliteStore::Committed {
 
 // The write side of one request. Revisions, events and the chain value are tracked so that a
 // request rolled back to its savepoint gives its revisions back.
+//
+// One-row INSERTs say OR FAIL: every statement runs inside the request's savepoint, which is
+// rolled back on any error, and a one-row INSERT checks its constraints before it writes, so
+// SQLite's own statement journal (a copy of each page the statement changes) is not needed.
 class SqliteStore::Txn final : public WriteTxn {
  public:
   Txn(sqlite::Connection& db, int64_t head, std::string chain, const std::string& audit_key,
