@@ -23,14 +23,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,6 +40,7 @@
 #include "absl/time/time.h"
 #include "common/health_client.h"
 #include "tests/harness/builders.h"
+#include "tests/harness/command.h"
 #include "tests/harness/history.h"
 #include "tests/harness/http_get.h"
 #include "tests/harness/recount.h"
@@ -78,19 +77,10 @@ uint32_t Seed() {
   return seed;
 }
 
-// VmRSS of a process in KiB (from /proc/<pid>/status); -1 if unreadable.
+// VmRSS of a process in KiB; -1 if unreadable.
 int64_t RssKib(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      std::istringstream fields(line.substr(6));
-      int64_t kib = -1;
-      fields >> kib;
-      return kib;
-    }
-  }
-  return -1;
+  const absl::StatusOr<int64_t> bytes = ResidentBytes(pid);
+  return bytes.ok() ? *bytes / 1024 : -1;
 }
 
 double Percentile(std::vector<double> v, double p) {

@@ -13,11 +13,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 extern char** environ;
@@ -98,6 +102,23 @@ absl::StatusOr<std::vector<int>> FreeLoopbackPorts(int count) {
   for (int fd : fds) close(fd);
   if (!status.ok()) return status;
   return ports;
+}
+
+absl::StatusOr<int64_t> ResidentBytes(pid_t pid) {
+  const std::string path = absl::StrCat("/proc/", pid, "/status");
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "VmRSS:")) continue;
+    rest = absl::StripAsciiWhitespace(rest);
+    const std::vector<absl::string_view> parts = absl::StrSplit(rest, ' ', absl::SkipEmpty());
+    int64_t kib = 0;
+    if (parts.empty() || !absl::SimpleAtoi(parts[0], &kib)) break;
+    return kib * 1024;
+  }
+  return absl::InternalError(absl::StrCat("no VmRSS line in ", path));
 }
 
 absl::StatusOr<int> FreeLoopbackPort() {

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -147,6 +148,9 @@ bool ChildHasExited(pid_t pid);
 // the child binds it: the caller retries with new ports when the child says so.
 absl::StatusOr<std::vector<int>> FreeLoopbackPorts(int count);
 absl::StatusOr<int> FreeLoopbackPort();
+
+// Resident memory of process `pid` (VmRSS of /proc/PID/status), in bytes.
+absl::StatusOr<int64_t> ResidentBytes(pid_t pid);
 
 // The raw spawn that ServiceProcess and CommandProcess share: forks and execs argv with stdin
 // as `options` says, stdout (and stderr, if `options.merge_stderr`) into a new pipe whose read

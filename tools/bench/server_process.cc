@@ -10,15 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/health_client.h"
 
@@ -47,23 +43,6 @@ std::shared_ptr<grpc::Channel> FreshChannel(const std::string& address) {
 }
 
 }  // namespace
-
-absl::StatusOr<int64_t> ResidentBytes(pid_t pid) {
-  const std::string path = absl::StrCat("/proc/", pid, "/status");
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::string line;
-  while (std::getline(in, line)) {
-    absl::string_view rest = line;
-    if (!absl::ConsumePrefix(&rest, "VmRSS:")) continue;
-    rest = absl::StripAsciiWhitespace(rest);
-    const std::vector<absl::string_view> parts = absl::StrSplit(rest, ' ', absl::SkipEmpty());
-    int64_t kib = 0;
-    if (parts.empty() || !absl::SimpleAtoi(parts[0], &kib)) break;
-    return kib * 1024;
-  }
-  return absl::InternalError(absl::StrCat("no VmRSS line in ", path));
-}
 
 ServerProcess::ServerProcess(std::string name, std::string binary,
                              std::function<std::vector<std::string>(const std::string&)> args)
@@ -165,7 +144,7 @@ absl::Status ServerProcess::Stop(absl::Duration timeout) {
 
 absl::StatusOr<int64_t> ServerProcess::ResidentBytes() const {
   if (!running()) return absl::FailedPreconditionError(absl::StrCat(name_, " not running"));
-  return bench::ResidentBytes(pid());
+  return testing::ResidentBytes(pid());
 }
 
 std::string ServerProcess::OutputTail(size_t max_bytes) const {

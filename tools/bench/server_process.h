@@ -26,9 +26,6 @@
 
 namespace observer::bench {
 
-// Resident memory of process `pid` (VmRSS of /proc/PID/status), in bytes.
-absl::StatusOr<int64_t> ResidentBytes(pid_t pid);
-
 class ServerProcess {
  public:
   // `args(address)` gives the arguments after the binary for a run listening on `address`
@@ -56,6 +53,7 @@ class ServerProcess {
   const std::string& address() const { return address_; }
   // When the current run was spawned.
   absl::Time spawned() const { return spawned_; }
+  // Its resident memory (testing::ResidentBytes).
   absl::StatusOr<int64_t> ResidentBytes() const;
   // The last `max_bytes` of what the current run wrote (stderr and stdout).
   std::string OutputTail(size_t max_bytes = 4000) const;

@@ -368,7 +368,7 @@ class Importer {
     progress_->Phase("checking", static_cast<int64_t>(rows.size()));
     std::atomic<int64_t> done{0};
     std::mutex mu;
-    absl::Status failure;
+    bool reported = false;  // The first batch that failed as a whole is reported, once.
     const auto size = static_cast<std::size_t>(batch_size_);
     return InParallel(BatchCount(rows.size()), kBatchesInFlight, done, [&](std::size_t b) {
       std::vector<Row*> batch(
@@ -383,8 +383,7 @@ class Importer {
         if (s.ok()) break;
         if (!named_rows) {
           std::lock_guard<std::mutex> lock(mu);
-          if (failure.ok()) {
-            failure = s;
+          if (!std::exchange(reported, true)) {
             conn_.ReportFailure(Service::kRegistry, "BatchCreateObservers (validate_only)", s);
           }
           return false;
