@@ -18,13 +18,22 @@
 #include "registry-service/src/changelog/watch_hub.h"
 #include "registry-service/src/domain/registry.h"
 #include "registry-service/src/storage/audit_chain.h"
+#include "registry-service/src/storage/postgres_store.h"
 #include "registry-service/src/storage/sqlite_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Prometheus /metrics address (host:port; port 0 picks one; empty: no metrics)");
 ABSL_FLAG(std::string, store, "sqlite://registry.db",
-          "Store URL: sqlite://PATH (relative) or sqlite:///ABSOLUTE/PATH");
+          "Store URL: sqlite://PATH (relative) or sqlite:///ABSOLUTE/PATH, or a PostgreSQL "
+          "URI postgresql://USER@HOST:PORT/DATABASE?sslmode=verify-full&sslrootcert=FILE (libpq "
+          "parameters; several replicas may share one database)");
+ABSL_FLAG(int32_t, store_max_connections, 8,
+          "PostgreSQL: most read connections per replica (each also holds one writer and one "
+          "change-listener connection)");
+ABSL_FLAG(absl::Duration, store_poll_interval, absl::Seconds(1),
+          "PostgreSQL: the change log is read at least this often for other replicas' "
+          "changes (NOTIFY wakes it sooner)");
 ABSL_FLAG(int64_t, changelog_retention, 1000000,
           "How many of the latest revisions the change log keeps for resuming watchers");
 ABSL_FLAG(absl::Duration, watch_progress_interval, absl::Seconds(5),
@@ -36,11 +45,13 @@ ABSL_FLAG(int32_t, max_watchers, 1000,
 ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30),
           "A write from a call that set no deadline is not begun after this long");
 ABSL_FLAG(absl::Duration, store_busy_timeout, absl::Seconds(5),
-          "How long a write waits for a store lock held by another process");
+          "How long a write waits for a store lock held by another process (or replica), and "
+          "a PostgreSQL read for a free connection");
 ABSL_FLAG(std::string, audit_key_file, "",
           "File holding the HMAC key of the change log's audit hash chain: its raw bytes, at "
           "least 32 (head -c 32 /dev/urandom > FILE), not readable by other users. Keep it "
-          "outside the store's volume. Empty: STORE_PATH.audit-key, created if missing");
+          "outside the store's volume. Empty: STORE_PATH.audit-key, created if missing (SQLite "
+          "only: every replica on PostgreSQL must be given the same key file)");
 
 namespace {
 
@@ -49,13 +60,17 @@ constexpr char kUsage[] =
     "Usage: registry-service --listen 127.0.0.1:50051 --store sqlite:///var/lib/observer/"
     "registry.db";
 
+bool IsPostgresUrl(absl::string_view url) {
+  return absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://");
+}
+
 // sqlite://relative/path or sqlite:///absolute/path → the file path.
 std::string SqlitePath(const std::string& url) {
   absl::string_view path = url;
   if (!absl::ConsumePrefix(&path, "sqlite://") || path.empty()) {
-    observer::ExitWithUsageError(
-        absl::StrCat("--store: '", observer::RedactSecret("store", url),
-                     "' is not supported; use sqlite://PATH (PostgreSQL comes later)"));
+    observer::ExitWithUsageError(absl::StrCat(
+        "--store: '", observer::RedactSecret("store", url),
+        "' is not supported; use sqlite://PATH or postgresql://USER@HOST:PORT/DATABASE"));
   }
   return std::string(path);
 }
@@ -70,6 +85,11 @@ std::string LoadAuditKey(const std::string& store_path) {
       observer::ExitWithUsageError(absl::StrCat("--audit-key-file: ", key.status().message()));
     }
     return *std::move(key);
+  }
+  if (store_path.empty()) {
+    observer::ExitWithUsageError(
+        "--audit-key-file is required with a PostgreSQL store: every replica must chain the "
+        "change log with the same key (head -c 32 /dev/urandom > FILE, shared as a secret)");
   }
   file = store_path + ".audit-key";
   bool created = false;
@@ -115,8 +135,17 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_watch_progress_interval) < absl::Milliseconds(10)) {
     observer::ExitWithUsageError("--watch-progress-interval must be at least 10ms");
   }
-  const std::string path = SqlitePath(absl::GetFlag(FLAGS_store));
-  const std::string store_for_logs = observer::RedactSecret("store", absl::GetFlag(FLAGS_store));
+  const std::string store_url = absl::GetFlag(FLAGS_store);
+  const bool postgres = IsPostgresUrl(store_url);
+  // The SQLite file ("" for PostgreSQL).
+  const std::string path = postgres ? std::string() : SqlitePath(store_url);
+  const std::string store_for_logs = observer::RedactSecret("store", store_url);
+  if (absl::GetFlag(FLAGS_store_max_connections) < 1) {
+    observer::ExitWithUsageError("--store-max-connections must be at least 1");
+  }
+  if (absl::GetFlag(FLAGS_store_poll_interval) < absl::Milliseconds(10)) {
+    observer::ExitWithUsageError("--store-poll-interval must be at least 10ms");
+  }
   const observer::CountryCodes& countries = observer::CountryCodes::Default();
 
   observer::Metrics metrics("registry");
@@ -128,25 +157,53 @@ int main(int argc, char** argv) {
     observer::ExitWithUsageError("--default-deadline must be at least 100ms");
   }
   observer::registry::RegistryMetrics registry_metrics(metrics);
-  observer::registry::SqliteStoreOptions store_options;
-  store_options.on_commit = [&registry_metrics](int requests, absl::Duration duration,
-                                                const absl::Status& commit) {
+  auto on_commit = [&registry_metrics](int requests, absl::Duration duration,
+                                       const absl::Status& commit) {
     registry_metrics.OnCommit(requests, duration, commit);
   };
-  store_options.on_sync = [&registry_metrics](absl::Duration duration) {
-    registry_metrics.OnSync(duration);
-  };
-  store_options.max_group_size = absl::GetFlag(FLAGS_commit_max_group);
-  store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
-  store_options.audit_key = LoadAuditKey(path);
-  const std::string audit_key_id = observer::registry::AuditKeyId(store_options.audit_key);
-  auto store = observer::registry::SqliteStore::Open(path, store_options);
-  if (!store.ok()) {
+  const std::string audit_key = LoadAuditKey(path);
+  const std::string audit_key_id = observer::registry::AuditKeyId(audit_key);
+  std::unique_ptr<observer::registry::Store> store;
+  std::string head_key_id;
+  int64_t changes_chained_at_open = 0;
+  absl::Status opened;
+  if (postgres) {
+    observer::registry::PostgresStoreOptions store_options;
+    store_options.on_commit = on_commit;
+    store_options.max_group_size = absl::GetFlag(FLAGS_commit_max_group);
+    store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
+    store_options.max_read_connections = absl::GetFlag(FLAGS_store_max_connections);
+    store_options.poll_interval = absl::GetFlag(FLAGS_store_poll_interval);
+    store_options.audit_key = audit_key;
+    auto pg_store = observer::registry::PostgresStore::Open(store_url, store_options);
+    opened = pg_store.status();
+    if (pg_store.ok()) {
+      head_key_id = (*pg_store)->head_key_id();
+      store = std::move(*pg_store);
+    }
+  } else {
+    observer::registry::SqliteStoreOptions store_options;
+    store_options.on_commit = on_commit;
+    store_options.on_sync = [&registry_metrics](absl::Duration duration) {
+      registry_metrics.OnSync(duration);
+    };
+    store_options.max_group_size = absl::GetFlag(FLAGS_commit_max_group);
+    store_options.busy_timeout = absl::GetFlag(FLAGS_store_busy_timeout);
+    store_options.audit_key = audit_key;
+    auto sqlite_store = observer::registry::SqliteStore::Open(path, store_options);
+    opened = sqlite_store.status();
+    if (sqlite_store.ok()) {
+      head_key_id = (*sqlite_store)->head_key_id();
+      changes_chained_at_open = (*sqlite_store)->changes_chained_at_open();
+      store = std::move(*sqlite_store);
+    }
+  }
+  if (!opened.ok()) {
     observer::LogError("cannot open the store",
-                       {{"store", store_for_logs}, {"error", store.status().message()}});
+                       {{"store", store_for_logs}, {"error", opened.message()}});
     return 1;
   }
-  auto revisions = (*store)->GetRevisions();
+  auto revisions = store->GetRevisions();
   if (!revisions.ok()) {
     observer::LogError("cannot read the store",
                        {{"store", store_for_logs}, {"error", revisions.status().message()}});
@@ -154,34 +211,35 @@ int main(int argc, char** argv) {
   }
   observer::registry::WatchHub hub(revisions->head, {absl::GetFlag(FLAGS_watch_cache_events),
                                                      absl::GetFlag(FLAGS_watch_progress_interval)});
-  (*store)->SetCommitListener([&hub](std::vector<observer::registry::v1::ChangeEvent> events) {
+  store->SetCommitListener([&hub](std::vector<observer::registry::v1::ChangeEvent> events) {
     hub.Publish(std::move(events));
   });
   observer::registry::RegistryOptions registry_options;
   registry_options.changelog_retention = absl::GetFlag(FLAGS_changelog_retention);
   registry_options.on_replay = [&registry_metrics] { registry_metrics.OnReplay(); };
-  observer::registry::Registry registry(**store, countries, registry_options);
+  observer::registry::Registry registry(*store, countries, registry_options);
   observer::registry::RegistryHandler handler(
-      registry, **store, hub, *authorizer,
+      registry, *store, hub, *authorizer,
       {static_cast<size_t>(absl::GetFlag(FLAGS_max_watchers)), default_deadline});
-  registry_metrics.Observe(**store, hub, handler, path);
+  registry_metrics.Observe(*store, hub, handler, path);
 
   observer::LogInfo("store opened", {{"service", "registry"},
+                                     {"store", store_for_logs},
                                      {"head_revision", revisions->head},
                                      {"compact_revision", revisions->compact},
                                      {"audit_key_id", audit_key_id}});
-  if ((*store)->changes_chained_at_open() > 0) {
+  if (changes_chained_at_open > 0) {
     observer::LogInfo("chained the existing change log with the audit key",
                       {{"service", "registry"},
-                       {"changes", (*store)->changes_chained_at_open()},
+                       {"changes", changes_chained_at_open},
                        {"audit_key_id", audit_key_id}});
   }
-  if (!(*store)->head_key_id().empty() && (*store)->head_key_id() != audit_key_id) {
+  if (!head_key_id.empty() && head_key_id != audit_key_id) {
     observer::LogWarning(
         "the audit key differs from the one the newest change was chained with",
         {{"service", "registry"},
          {"audit_key_id", audit_key_id},
-         {"head_key_id", (*store)->head_key_id()},
+         {"head_key_id", head_key_id},
          {"effect",
           "new changes are chained with this key; observerctl audit verify reports the older "
           "ones as KEY_MISMATCH: if the key file was replaced by mistake, restore it"}});
@@ -194,6 +252,6 @@ int main(int argc, char** argv) {
       observer::ServeUntilSignal(serve, {&handler}, [&handler] { handler.CloseWatches(); });
   // The store's writer publishes to the hub until its queue (e.g. a compaction) is drained:
   // stop it while the hub still exists.
-  store->reset();
+  store.reset();
   return exit_code;
 }

@@ -1,5 +1,6 @@
 // stats-service: wires the region data, the live counters, the registry subscriber and the
 // gRPC server.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -7,8 +8,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/country_codes.h"
@@ -24,7 +28,10 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "gRPC listen address (host:port)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9465",
           "Prometheus /metrics address (host:port; port 0 picks one; empty: no metrics)");
-ABSL_FLAG(std::string, registry, "127.0.0.1:50051", "Address of registry-service (host:port)");
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
+          "Address of registry-service (host:port), or of several replicas of it as a "
+          "comma-separated list of IP:port (the stream moves to another replica when one "
+          "fails); a DNS name may also resolve to several replicas");
 ABSL_FLAG(std::string, registry_tls_server_name, "",
           "Name to check the registry's certificate against (default: the host of --registry)");
 ABSL_FLAG(std::string, region_schemes, "",
@@ -67,8 +74,28 @@ int main(int argc, char** argv) {
       !metrics_listen.empty()) {
     observer::RequireAddressFlag("metrics-listen", metrics_listen);
   }
-  const std::string registry = absl::GetFlag(FLAGS_registry);
-  observer::RequireAddressFlag("registry", registry);
+  // One address, or several replicas' (IP literals: gRPC's ipv4:/ipv6: targets list several).
+  std::vector<std::string> registry_addresses =
+      absl::StrSplit(absl::GetFlag(FLAGS_registry), ',', absl::SkipWhitespace());
+  if (registry_addresses.empty()) observer::ExitWithUsageError("--registry: it is empty");
+  for (const std::string& address : registry_addresses) {
+    observer::RequireAddressFlag("registry", address);
+  }
+  std::string registry = registry_addresses.front();
+  if (registry_addresses.size() > 1) {
+    const bool ipv6 = absl::StartsWith(registry, "[");
+    for (const std::string& address : registry_addresses) {
+      std::string host = address.substr(0, address.rfind(':'));
+      if (ipv6) host = std::string(absl::StripSuffix(absl::StripPrefix(host, "["), "]"));
+      in6_addr ignored;
+      if (inet_pton(ipv6 ? AF_INET6 : AF_INET, host.c_str(), &ignored) != 1) {
+        observer::ExitWithUsageError(absl::StrCat(
+            "--registry: with several addresses each must be an IP address of the same family (",
+            address, " is not); for names, give one DNS name that resolves to every replica"));
+      }
+    }
+    registry = absl::StrCat(ipv6 ? "ipv6:" : "ipv4:", absl::StrJoin(registry_addresses, ","));
+  }
   RequirePositive(absl::GetFlag(FLAGS_staleness_bound), "staleness-bound");
   RequirePositive(absl::GetFlag(FLAGS_stream_idle_timeout), "stream-idle-timeout");
   RequirePositive(absl::GetFlag(FLAGS_reconnect_backoff_initial), "reconnect-backoff-initial");
@@ -124,9 +151,11 @@ int main(int argc, char** argv) {
   std::shared_ptr<grpc::ChannelCredentials> registry_credentials =
       grpc::InsecureChannelCredentials();
   if (security.insecure_loopback) {
-    if (!observer::IsLoopbackAddress(registry)) {
-      observer::ExitWithUsageError(
-          absl::StrCat("--insecure-loopback: --registry ", registry, " is not a loopback address"));
+    for (const std::string& address : registry_addresses) {
+      if (!observer::IsLoopbackAddress(address)) {
+        observer::ExitWithUsageError(absl::StrCat("--insecure-loopback: --registry ", address,
+                                                  " is not a loopback address"));
+      }
     }
   } else {
     registry_credentials = observer::MutualTlsChannelCredentials(security.tls);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -193,11 +194,24 @@ absl::Status SpawnProcess(const std::vector<std::string>& argv, const CommandOpt
   const int stderr_target = options.merge_stderr ? child_out : child_err;
   const bool own_group = options.own_process_group;
   const pid_t parent = getpid();
+  const bool set_gid = options.run_as_gid.has_value();
+  const gid_t gid = options.run_as_gid.value_or(0);
+  const bool set_uid = options.run_as_uid.has_value();
+  const uid_t uid = options.run_as_uid.value_or(0);
 
   const pid_t child = fork();
   if (child < 0) return fail("fork");
   if (child == 0) {
-    // Die with the test process, so a crashed test leaves no process behind.
+    // The group first: after setuid there would be no right to change it.
+    if ((set_gid && (setgroups(1, &gid) != 0 || setgid(gid) != 0)) ||
+        (set_uid && setuid(uid) != 0)) {
+      static const char kIdMsg[] = "harness: cannot change user or group\n";
+      ssize_t ignored = write(stderr_target, kIdMsg, sizeof(kIdMsg) - 1);
+      (void)ignored;
+      _exit(126);
+    }
+    // Die with the test process, so a crashed test leaves no process behind. After the change
+    // of user, which clears this setting.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(126);
     if (own_group) setpgid(0, 0);

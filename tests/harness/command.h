@@ -60,6 +60,10 @@ struct CommandOptions {
   // (a server under load): past it, the first sixteenth and the latest half of it, with
   // "[... N bytes ...]" where the rest was. A few KiB at least.
   size_t max_output_bytes = 0;
+  // Runs the child as this user and group (its only group), set before exec: for a server that
+  // refuses to run as root (PostgreSQL) started by a test running as root. Unset: as the test.
+  std::optional<uid_t> run_as_uid;
+  std::optional<gid_t> run_as_gid;
 };
 
 // The result of running a process to completion.

@@ -1,8 +1,83 @@
 #include "tests/harness/registry_process.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
 #include <utility>
 
+#include "tests/harness/postgres_cluster.h"
+
 namespace observer::testing {
+namespace {
+
+StoreUrl StoreFor(const std::string& store_dir) {
+  if (!TestStoreIsPostgres()) return {"sqlite://" + store_dir + "/registry.db", ""};
+  return {TestPostgresDatabase(store_dir), EnsureAuditKeyFile(store_dir + "/audit.key")};
+}
+
+std::mutex& PostgresMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+}  // namespace
+
+bool TestStoreIsPostgres() {
+  const char* store = std::getenv("OBSERVER_TEST_STORE");
+  return store != nullptr && std::string(store) == "postgresql";
+}
+
+PostgresCluster& TestPostgres() {
+  static std::unique_ptr<PostgresCluster> cluster;
+  std::lock_guard<std::mutex> lock(PostgresMutex());
+  if (cluster == nullptr) {
+    absl::StatusOr<std::unique_ptr<PostgresCluster>> started = PostgresCluster::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "cannot start the tests' PostgreSQL cluster: %s\n",
+                   std::string(started.status().message()).c_str());
+      std::exit(1);
+    }
+    cluster = std::move(*started);
+  }
+  return *cluster;
+}
+
+std::string TestPostgresDatabase(const std::string& key) {
+  PostgresCluster& cluster = TestPostgres();
+  static std::map<std::string, std::string> databases;
+  std::lock_guard<std::mutex> lock(PostgresMutex());
+  auto it = databases.find(key);
+  if (it == databases.end()) {
+    const std::string name = "registry_" + std::to_string(databases.size() + 1);
+    if (absl::Status created = cluster.CreateDatabase(name); !created.ok()) {
+      std::fprintf(stderr, "cannot create the test database %s: %s\n", name.c_str(),
+                   std::string(created.message()).c_str());
+      std::exit(1);
+    }
+    it = databases.emplace(key, name).first;
+  }
+  return cluster.Url(it->second);
+}
+
+std::string EnsureAuditKeyFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    std::random_device random;
+    std::string key(32, '\0');
+    for (char& c : key) c = static_cast<char>(random());
+    const bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
+    ::close(fd);
+    if (!written) std::fprintf(stderr, "cannot write the audit key %s\n", path.c_str());
+  }
+  return path;
+}
 
 std::vector<std::string> TestRegistryFlags(std::vector<std::string> extra) {
   std::vector<std::string> flags = {"--watch-progress-interval", "200ms", "--drain-period",
@@ -20,13 +95,19 @@ std::string RegistryServiceBinary() {
 }
 
 RegistryProcess::RegistryProcess(std::string store_dir, std::vector<std::string> extra_args)
+    : RegistryProcess(StoreFor(store_dir), std::move(extra_args)) {}
+
+RegistryProcess::RegistryProcess(StoreUrl store, std::vector<std::string> extra_args)
     : ServiceProcess("registry-service", RegistryServiceBinary(), "REGISTRY_SERVICE_BINARY",
                      [this] {
-                       std::vector<std::string> args = {"--store", store_uri_};
+                       std::vector<std::string> args = {"--store", store_.url};
+                       if (!store_.audit_key_file.empty()) {
+                         args.insert(args.end(), {"--audit-key-file", store_.audit_key_file});
+                       }
                        args.insert(args.end(), extra_args_.begin(), extra_args_.end());
                        return args;
                      }),
-      store_uri_("sqlite://" + std::move(store_dir) + "/registry.db"),
+      store_(std::move(store)),
       extra_args_(std::move(extra_args)) {}
 
 }  // namespace observer::testing

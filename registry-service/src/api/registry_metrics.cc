@@ -161,6 +161,8 @@ void RegistryMetrics::Observe(Store& store, WatchHub& hub, RegistryHandler& hand
                    "election=\"",
                    kOtherElections, "\"."),
       [&store] { return ObserverSamples(store); });
+  // A PostgreSQL store's disk is the database server's, watched there.
+  if (store_path.empty()) return;
   // The file system holding the store: what "nearly full" is measured against.
   const std::string dir = store_path.find('/') == std::string::npos
                               ? "."

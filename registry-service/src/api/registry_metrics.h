@@ -29,6 +29,7 @@ class RegistryMetrics {
   void OnReplay();
 
   // The gauges read at scrape time. The objects must outlive the metrics endpoint.
+  // `store_path`: the SQLite file, for the file and file system gauges ("" for PostgreSQL).
   void Observe(Store& store, WatchHub& hub, RegistryHandler& handler, std::string store_path);
 
  private:

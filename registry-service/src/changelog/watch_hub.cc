@@ -25,13 +25,17 @@ WatchHub::~WatchHub() {
 }
 
 void WatchHub::Publish(std::vector<v1::ChangeEvent> events) {
-  if (events.empty()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const int64_t before = head_;
     for (auto& e : events) {
+      // A store shared by several replicas may publish changes committed before the hub was
+      // made (at the head the hub started from): those are older than the head, and dropped.
+      if (e.revision() <= head_) continue;
+      head_ = e.revision();
       window_.push_back(std::make_shared<const v1::ChangeEvent>(std::move(e)));
     }
-    head_ = window_.back()->revision();
+    if (head_ == before) return;
     while (static_cast<int>(window_.size()) > options_.cache_events) window_.pop_front();
     for (auto& [key, waiter] : waiting_) ready_.emplace_back(std::move(waiter.watcher), false);
     waiting_.clear();

@@ -43,7 +43,8 @@ class WatchHub {
   WatchHub(const WatchHub&) = delete;
   WatchHub& operator=(const WatchHub&) = delete;
 
-  // The store's commit listener: events of one commit, in revision order.
+  // The store's commit listener: events of one commit, in revision order. Events at or below
+  // the head are dropped.
   void Publish(std::vector<v1::ChangeEvent> events);
 
   int64_t head() const;

@@ -1,7 +1,8 @@
 // The conformance suite of the Store interface. Every backend must pass every test of
-// StoreConformanceTest; add a backend to Backends() (PostgreSQL will join SQLite). The
-// SqliteStoreTest cases at the end check what only the SQLite file backend has (file
-// handling, schema versions, locking by another process).
+// StoreConformanceTest: SQLite, and PostgreSQL on a throwaway cluster this test starts
+// (tests/harness/postgres_cluster.h; without the server binaries the PostgreSQL cases are
+// skipped, unless CI is set). The SqliteStoreTest and PostgresStoreTest cases at the end check
+// what only one backend has (file handling and locking; several stores on one database).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,8 +31,10 @@
 #include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "registry-service/src/storage/audit_chain.h"
+#include "registry-service/src/storage/postgres_store.h"
 #include "registry-service/src/storage/sqlite_store.h"
 #include "registry-service/src/storage/store.h"
+#include "tests/harness/postgres_cluster.h"
 
 namespace observer::registry {
 namespace {
@@ -206,6 +210,60 @@ struct StoreBackend {
 
 void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
 
+// Whether the PostgreSQL cases must be skipped: no server binaries here, and not in CI (where
+// scripts/deps.sh installs them, so their absence is a failure).
+bool SkipPostgres() {
+  return observer::testing::PostgresBinDir().empty() && getenv("CI") == nullptr;
+}
+
+// The test binary's PostgreSQL cluster, started on first use (fsync off: durability is the
+// reliability suite's, on a cluster with fsync on), and one database per test directory.
+class PostgresDatabases {
+ public:
+  static PostgresDatabases& Get() {
+    static auto* databases = new PostgresDatabases();
+    return *databases;
+  }
+  // The URL of the database kept for `dir`, created on first use.
+  absl::StatusOr<std::string> UrlFor(const std::string& dir) {
+    if (cluster_ == nullptr) {
+      observer::testing::PostgresClusterOptions options;
+      options.fsync = false;
+      ASSIGN_OR_RETURN(cluster_, observer::testing::PostgresCluster::Start(options));
+    }
+    auto it = names_.find(dir);
+    if (it == names_.end()) {
+      const std::string name = absl::StrCat("store_", names_.size() + 1);
+      RETURN_IF_ERROR(cluster_->CreateDatabase(name));
+      it = names_.emplace(dir, name).first;
+    }
+    return cluster_->Url(it->second);
+  }
+  observer::testing::PostgresCluster& cluster() { return *cluster_; }
+  // Stops the cluster (from the main thread, at the end of the run).
+  void Stop() { cluster_.reset(); }
+
+ private:
+  std::unique_ptr<observer::testing::PostgresCluster> cluster_;
+  std::map<std::string, std::string> names_;
+};
+
+// Stops the cluster once every test ran, removing its directory.
+class StopPostgresCluster : public ::testing::Environment {
+ public:
+  void TearDown() override { PostgresDatabases::Get().Stop(); }
+};
+[[maybe_unused]] ::testing::Environment* const stop_postgres_cluster =
+    ::testing::AddGlobalTestEnvironment(new StopPostgresCluster);
+
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgres(const std::string& dir,
+                                                    PostgresStoreOptions options = {}) {
+  ASSIGN_OR_RETURN(const std::string url, PostgresDatabases::Get().UrlFor(dir));
+  auto store = PostgresStore::Open(url, options);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
 std::vector<StoreBackend> Backends() {
   return {
       {"Sqlite",
@@ -214,12 +272,20 @@ std::vector<StoreBackend> Backends() {
          if (!store.ok()) return store.status();
          return std::unique_ptr<Store>(std::move(*store));
        }},
+      {"Postgres",
+       [](const std::string& dir) -> absl::StatusOr<std::unique_ptr<Store>> {
+         return OpenPostgres(dir);
+       }},
   };
 }
 
 class StoreConformanceTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
+    if (GetParam().name == "Postgres" && SkipPostgres()) {
+      GTEST_SKIP() << "no PostgreSQL server binaries (" << observer::testing::kDefaultPostgresBinDir
+                   << "); bash scripts/deps.sh installs them";
+    }
     dir_ = MakeTempDir();
     ASSERT_NO_FATAL_FAILURE(Open());
   }
