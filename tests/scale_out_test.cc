@@ -44,6 +44,7 @@
 #include "tests/harness/stats_process.h"
 #include "tests/harness/status_matchers.h"
 #include "tests/harness/temp_dir.h"
+#include "tests/harness/test_pki.h"
 #include "tests/harness/watch_validator.h"
 #include "tests/harness/workload.h"
 
@@ -97,6 +98,16 @@ class Session {
  private:
   PGconn* conn_;
 };
+
+// The calls the server refused, as "CreateObserver r1-0-17: ALREADY_EXISTS: ...".
+std::vector<std::string> FailedCalls(const History& history) {
+  std::vector<std::string> failed;
+  for (const Operation& op : history.operations()) {
+    if (op.outcome != Outcome::kFailed) continue;
+    failed.push_back(absl::StrCat(op.method, " ", op.request_id, ": ", op.status.ToString()));
+  }
+  return failed;
+}
 
 class ScaleOutTest : public ::testing::Test {
  protected:
@@ -193,6 +204,9 @@ TEST_F(ScaleOutTest, ThreeReplicasConcurrentWritersStatsMovesAcrossAKilledReplic
   ASSERT_OK_AND_ASSIGN(FinalState state, ReadFinalState(setup));
   EXPECT_THAT(CheckHistory(history, state), IsEmpty()) << history.Summary();
   EXPECT_GT(state.observers.size(), 100u);
+  // The server refused nothing: the replicas' groups never collided on a revision (that
+  // would be ALREADY_EXISTS or INTERNAL), and no write gave up waiting for another's.
+  EXPECT_THAT(FailedCalls(history), IsEmpty());
   ASSERT_TRUE(watcher.WaitFor(state.head, absl::Seconds(30)))
       << "watcher at " << watcher.last_revision() << ", head " << state.head;
   watcher.Stop();
@@ -258,6 +272,122 @@ TEST_F(ScaleOutTest, AHeldLowerRevisionIsNeverSkippedByAWatcher) {
   // The watcher started at head + 1: the validator reports any other first revision, a gap
   // or a repeat.
   EXPECT_THAT(watcher.Violations(), IsEmpty());
+}
+
+// Another session (an operator's psql, a migration) holds the revision lock longer than
+// --store-busy-timeout: writes wait, then fail with the retryable UNAVAILABLE/STORE_BUSY and
+// change nothing; reads go on; once the lock is released, writes go on.
+TEST_F(ScaleOutTest, TheRevisionLockHeldElsewhereIsBusyThenWritesGoOn) {
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1, {{"--store-busy-timeout", "1s"}}));
+  RegistryClient client(replica(0).channel());
+  const std::string election = SetUpElection(client, "scale-busy");
+  ASSERT_OK_AND_ASSIGN(const int64_t head, client.HeadRevision());
+
+  Session holder(store_.url);
+  ASSERT_TRUE(holder.ok());
+  ASSERT_EQ(holder.Exec("BEGIN; SELECT head_revision FROM store_state FOR UPDATE"), "");
+  const absl::Time sent = absl::Now();
+  absl::StatusOr<rv1::CreateObserverResponse> busy =
+      client.CreateObserver(NewObserverRequest(election, NextSeq()));
+  EXPECT_GE(absl::Now() - sent, absl::Milliseconds(900));
+  EXPECT_THAT(busy, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(GetErrorDetails(busy.status()).reason, reason::kStoreBusy) << busy.status();
+  // Reads do not wait for the lock.
+  rv1::GetElectionRequest get;
+  get.set_name(election);
+  EXPECT_OK(client.GetElection(get));
+  ASSERT_EQ(holder.Exec("ROLLBACK"), "");
+
+  ASSERT_OK_AND_ASSIGN(rv1::CreateObserverResponse created,
+                       client.CreateObserver(NewObserverRequest(election, NextSeq())));
+  EXPECT_EQ(created.revision(), head + 1) << "the busy write consumed a revision";
+  ASSERT_OK_AND_ASSIGN(std::vector<rv1::Observer> observers, client.AllObservers(election));
+  EXPECT_EQ(observers.size(), 1u);
+}
+
+// PostgreSQL killed with SIGKILL during concurrent writes on two replicas, then restarted on
+// the same data (crash recovery): the replicas reconnect by themselves; every acked write is
+// present and applied once, the change stream a watcher followed throughout is gap-free, and
+// stats equals a recount.
+TEST_F(ScaleOutTest, PostgresKilledDuringConcurrentWritesLosesNothingAcked) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PostgresCluster> pg, PostgresCluster::Start());
+  ASSERT_OK(pg->CreateDatabase("registry"));
+  store_.url = pg->Url("registry");
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(2));
+  RegistryClient setup(replica(0).channel());
+  const std::string election = SetUpElection(setup, "scale-pg-kill");
+  ValidatingWatcher watcher([address = replica(1).address()] { return address; }, {});
+
+  History history;
+  Workload load0(
+      history, [address = replica(0).address()] { return address; },
+      LoadOptions(election, 7, "a-"));
+  Workload load1(
+      history, [address = replica(1).address()] { return address; },
+      LoadOptions(election, 8, "b-"));
+  load0.Start();
+  load1.Start();
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    ASSERT_TRUE(load0.WaitForAcks(load0.acked() + 30, absl::Seconds(60))) << history.Summary();
+    ASSERT_TRUE(load1.WaitForAcks(load1.acked() + 30, absl::Seconds(60))) << history.Summary();
+    pg->Kill();
+    absl::SleepFor(absl::Milliseconds(300));
+    ASSERT_OK(pg->Restart());
+  }
+  ASSERT_TRUE(load0.WaitForAcks(load0.acked() + 30, absl::Seconds(60))) << history.Summary();
+  ASSERT_TRUE(load1.WaitForAcks(load1.acked() + 30, absl::Seconds(60))) << history.Summary();
+  load0.Stop();
+  load1.Stop();
+
+  ASSERT_OK_AND_ASSIGN(FinalState state, ReadFinalState(setup));
+  EXPECT_THAT(CheckHistory(history, state), IsEmpty()) << history.Summary();
+  ASSERT_TRUE(watcher.WaitFor(state.head, absl::Seconds(30)))
+      << "watcher at " << watcher.last_revision() << ", head " << state.head;
+  watcher.Stop();
+  EXPECT_THAT(watcher.Violations(), IsEmpty());
+
+  stats_ = std::make_unique<StatsProcess>(replica(1).address(),
+                                          std::vector<std::string>{"--drain-period", "100ms"});
+  ASSERT_OK(stats_->Start());
+  StatsClient stats(stats_->channel());
+  const Recount expected = RecountFromRegistry(setup, election);
+  ASSERT_NO_FATAL_FAILURE(ExpectStatsEqualRecount(stats, expected, absl::Seconds(30)));
+  std::cerr << "PostgreSQL killed twice: " << history.Summary() << ", head " << state.head << "\n";
+}
+
+// The connection to the database over TLS (libpq's sslmode=verify-full): every connection of
+// the replica is encrypted; a server certificate from another CA is refused at start.
+TEST_F(ScaleOutTest, TheDatabaseConnectionIsVerifiedTls) {
+  TestPki pki(dir_.Join("pki"));
+  ASSERT_OK(pki.Issue({"postgres:localhost,127.0.0.1"}));
+  TestPki other(dir_.Join("other"));
+  ASSERT_OK(other.Issue({"stranger:localhost,127.0.0.1"}));
+  PostgresClusterOptions options;
+  options.fsync = false;
+  options.tls = true;
+  options.tls_cert = pki.cert_path("postgres");
+  options.tls_key = pki.key_path("postgres");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PostgresCluster> pg, PostgresCluster::Start(options));
+  ASSERT_OK(pg->CreateDatabase("registry"));
+
+  store_.url = pg->Url("registry", "sslmode=verify-full&sslrootcert=" + pki.ca_path());
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
+  RegistryClient client(replica(0).channel());
+  SetUpElection(client, "scale-tls");
+  const std::vector<std::string> connections =
+      MUST(pg->Query("postgres",
+                     "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid "
+                     "WHERE a.datname = 'registry'"));
+  EXPECT_GE(connections.size(), 2u);  // The writer and the change listener at least.
+  EXPECT_THAT(connections, ::testing::Each("t"));
+
+  RegistryProcess wrong_ca(
+      StoreUrl{pg->Url("registry", "sslmode=verify-full&sslrootcert=" + other.ca_path()),
+               store_.audit_key_file},
+      TestRegistryFlags());
+  EXPECT_FALSE(wrong_ca.Start(absl::Seconds(10)).ok());
+  EXPECT_THAT(wrong_ca.output(), ::testing::HasSubstr("certificate verify failed"));
 }
 
 }  // namespace

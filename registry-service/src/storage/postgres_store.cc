@@ -513,28 +513,14 @@ void PostgresStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     }
     for (auto& p : group) p->done(status);
   };
-  if (writer_ == nullptr || !writer_->ok()) {
-    writer_.reset();
-    absl::StatusOr<std::unique_ptr<pg::Connection>> conn = ConnectWriter(conninfo_);
-    if (!conn.ok()) return fail_all(conn.status());
-    writer_ = std::move(*conn);
+  absl::StatusOr<pg::Result> state = BeginGroup();
+  if (!state.ok() && writer_ != nullptr && !writer_->ok()) {
+    // The connection broke while idle (the server restarted): nothing of this group was
+    // sent, so it is begun once more on a new connection.
+    state = BeginGroup();
   }
+  if (!state.ok()) return fail_all(state.status());
   pg::Connection& db = *writer_;
-  // The revision lock: the state row, held until COMMIT. lock_timeout bounds the wait for
-  // another replica's group.
-  absl::Status begin =
-      db.Exec(absl::StrCat("BEGIN; SET LOCAL lock_timeout = '",
-                           absl::ToInt64Milliseconds(options_.busy_timeout), "ms'"));
-  absl::StatusOr<pg::Result> state =
-      begin.ok() ? db.Query(
-                       "SELECT head_revision, head_chain FROM store_state WHERE id = 1 "
-                       "FOR UPDATE")
-                 : absl::StatusOr<pg::Result>(begin);
-  if (state.ok() && state->rows() != 1) state = absl::InternalError("the store has no state row");
-  if (!state.ok()) {
-    (void)db.Exec("ROLLBACK");
-    return fail_all(state.status());
-  }
   const int64_t head = state->Int(0, 0);
   Txn txn(db, head, state->IsNull(0, 1) ? GenesisChain() : state->Text(0, 1), options_.audit_key,
           audit_mac_, audit_key_id_);
@@ -601,6 +587,27 @@ void PostgresStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
   // Committed and durable (synchronous_commit): publish, then answer.
   if (new_head != head) CatchUp(db, &txn.log().events());
   for (size_t i = 0; i < group.size(); ++i) group[i]->done(std::move(results[i]));
+}
+
+absl::StatusOr<pg::Result> PostgresStore::BeginGroup() {
+  if (writer_ == nullptr || !writer_->ok()) {
+    writer_.reset();
+    ASSIGN_OR_RETURN(writer_, ConnectWriter(conninfo_));
+  }
+  pg::Connection& db = *writer_;
+  // The revision lock: the state row, held until COMMIT. lock_timeout bounds the wait for
+  // another replica's group (or any other session holding it).
+  absl::Status begin =
+      db.Exec(absl::StrCat("BEGIN; SET LOCAL lock_timeout = '",
+                           absl::ToInt64Milliseconds(options_.busy_timeout), "ms'"));
+  absl::StatusOr<pg::Result> state =
+      begin.ok() ? db.Query(
+                       "SELECT head_revision, head_chain FROM store_state WHERE id = 1 "
+                       "FOR UPDATE")
+                 : absl::StatusOr<pg::Result>(begin);
+  if (state.ok() && state->rows() != 1) state = absl::InternalError("the store has no state row");
+  if (!state.ok()) (void)db.Exec("ROLLBACK");
+  return state;
 }
 
 void PostgresStore::CatchUp(pg::Connection& conn, std::vector<v1::ChangeEvent>* own) {
@@ -715,31 +722,45 @@ absl::StatusOr<PostgresStore::Lease> PostgresStore::LeaseReader() {
 }
 
 template <typename T, typename F>
-absl::StatusOr<T> PostgresStore::InReadTxn(F read) {
-  ASSIGN_OR_RETURN(Lease db, LeaseReader());
-  RETURN_IF_ERROR(db->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  absl::StatusOr<pg::Result> head = db->Query("SELECT head_revision FROM store_state");
-  absl::StatusOr<T> result =
-      head.ok() ? read(*db, head->Int(0, 0)) : absl::StatusOr<T>(head.status());
-  (void)db->Exec("COMMIT");
+absl::StatusOr<T> PostgresStore::WithReader(F read) {
+  absl::StatusOr<T> result;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSIGN_OR_RETURN(Lease db, LeaseReader());
+    result = read(*db);
+    // A pooled connection that broke while idle (the server restarted) fails its first
+    // statement: a read changes nothing, so it runs once more on a new connection.
+    if (result.ok() || db->ok()) break;
+  }
   return result;
+}
+
+template <typename T, typename F>
+absl::StatusOr<T> PostgresStore::InReadTxn(F read) {
+  return WithReader<T>([&](pg::Connection& db) -> absl::StatusOr<T> {
+    RETURN_IF_ERROR(db.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    absl::StatusOr<pg::Result> head = db.Query("SELECT head_revision FROM store_state");
+    absl::StatusOr<T> result =
+        head.ok() ? read(db, head->Int(0, 0)) : absl::StatusOr<T>(head.status());
+    (void)db.Exec("COMMIT");
+    return result;
+  });
 }
 
 template <typename T>
 absl::StatusOr<Versioned<T>> PostgresStore::ReadOne(absl::string_view sql, absl::string_view key1,
                                                     absl::string_view key2,
                                                     absl::string_view what) {
-  ASSIGN_OR_RETURN(Lease db, LeaseReader());
-  absl::StatusOr<pg::Result> r = key2.empty()
-                                     ? db->Query(sql, {Param::Text(key1)})
-                                     : db->Query(sql, {Param::Text(key1), Param::Text(key2)});
-  if (!r.ok()) return r.status();
-  Versioned<T> out{std::nullopt, r->Int(0, 0)};
-  if (!r->IsNull(0, 1)) {
-    ASSIGN_OR_RETURN(T value, ParseRecord<T>(r->Bytes(0, 1), what));
-    out.value = std::move(value);
-  }
-  return out;
+  return WithReader<Versioned<T>>([&](pg::Connection& db) -> absl::StatusOr<Versioned<T>> {
+    ASSIGN_OR_RETURN(pg::Result r, key2.empty()
+                                       ? db.Query(sql, {Param::Text(key1)})
+                                       : db.Query(sql, {Param::Text(key1), Param::Text(key2)}));
+    Versioned<T> out{std::nullopt, r.Int(0, 0)};
+    if (!r.IsNull(0, 1)) {
+      ASSIGN_OR_RETURN(T value, ParseRecord<T>(r.Bytes(0, 1), what));
+      out.value = std::move(value);
+    }
+    return out;
+  });
 }
 
 namespace {
@@ -875,10 +896,11 @@ absl::StatusOr<std::vector<ObserverCount>> PostgresStore::CountObservers() {
 }
 
 absl::StatusOr<Revisions> PostgresStore::GetRevisions() {
-  ASSIGN_OR_RETURN(Lease db, LeaseReader());
-  ASSIGN_OR_RETURN(pg::Result r, db->Query("SELECT head_revision, compact_revision FROM "
-                                           "store_state"));
-  return Revisions{r.Int(0, 0), r.Int(0, 1)};
+  return WithReader<Revisions>([](pg::Connection& db) -> absl::StatusOr<Revisions> {
+    ASSIGN_OR_RETURN(pg::Result r,
+                     db.Query("SELECT head_revision, compact_revision FROM store_state"));
+    return Revisions{r.Int(0, 0), r.Int(0, 1)};
+  });
 }
 
 absl::StatusOr<std::vector<v1::ChangeEvent>> PostgresStore::ReadChanges(int64_t from,

@@ -120,6 +120,9 @@ class PostgresStore final : public Store {
   PostgresStore(std::string conninfo, PostgresStoreOptions options, int64_t head);
 
   absl::StatusOr<Lease> LeaseReader();
+  // Runs `read(conn)` on a leased connection (once more on a new one if it had broken).
+  template <typename T, typename F>
+  absl::StatusOr<T> WithReader(F read);
   // Runs `read(conn, head)` in one REPEATABLE READ, READ ONLY transaction.
   template <typename T, typename F>
   absl::StatusOr<T> InReadTxn(F read);
@@ -134,6 +137,9 @@ class PostgresStore final : public Store {
 
   void WriterLoop();
   void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+  // (Re)connects the writer if needed, begins a group's transaction and takes the revision
+  // lock; the state row (head revision, chain value).
+  absl::StatusOr<pg::Result> BeginGroup();
   // Publishes to the listener every committed change past the last one published, read
   // through `conn`; `own` are the events of a group `conn` just committed, used as they are
   // when they come next.
