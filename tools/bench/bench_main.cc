@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +49,7 @@
 #include "observer/registry/v1/registry_service.grpc.pb.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
 #include "tests/harness/command.h"
+#include "tests/harness/postgres_cluster.h"
 #include "tools/bench/import_csv.h"
 #include "tools/bench/report.h"
 #include "tools/bench/server_process.h"
@@ -117,14 +119,15 @@ namespace lg = ::observer::loadgen;
 namespace rv1 = ::observer::registry::v1;
 namespace sv1 = ::observer::stats::v1;
 
-constexpr const char* kSteps[] = {"echo",       "create", "etcd",   "get",       "breakdown",
-                                  "visibility", "import", "memory", "cold_start"};
+constexpr const char* kSteps[] = {"echo",      "create",     "etcd",   "scale_out", "get",
+                                  "breakdown", "visibility", "import", "memory",    "cold_start"};
 // Elections of the run, one per use, so that each scenario sees only its own records.
 constexpr char kCreateElection[] = "bench-create";
 constexpr char kGetElection[] = "bench-get";
 constexpr char kRegisterElection[] = "bench-register";  // Filled by observer-populate.
 constexpr char kVisibilityElection[] = "bench-visibility";
 constexpr char kImportElection[] = "bench-import";
+constexpr char kScaleOutElection[] = "bench-scale-out";
 
 const absl::Time kStart = absl::Now();
 
@@ -276,6 +279,9 @@ class Suite {
   void StepEcho();
   void StepCreate();
   void StepEtcd();
+  // Durable creates on PostgreSQL (a throwaway cluster, fsync on) with 1 and 3 registry
+  // replicas, beside the SQLite store's "create" of the same run.
+  void StepScaleOut();
   void StepGet();
   void StepRegister(int64_t observers, const std::string& size);  // Populate, breakdowns, RSS.
   void StepVisibility();
@@ -283,8 +289,10 @@ class Suite {
   void StepColdStart();
 
   // Runs one scenario under the suite's load options; the result is kept under `key`.
+  // `channels` (0: --channels) spread the same number of calls in flight (--channels ×
+  // --in-flight) over that many channels.
   std::optional<lg::LoadResult> Load(const std::string& key, lg::Scenario& scenario,
-                                     int64_t observers = 0, double rate = 0);
+                                     int64_t observers = 0, double rate = 0, int channels = 0);
   // Runs a tool to completion, its stderr passed on as progress; the result if it exited 0.
   absl::StatusOr<testing::CommandResult> RunTool(const std::string& label,
                                                  const std::vector<std::string>& argv,
@@ -369,10 +377,10 @@ absl::Status Suite::StartServices() {
 }
 
 std::optional<lg::LoadResult> Suite::Load(const std::string& key, lg::Scenario& scenario,
-                                          int64_t observers, double rate) {
+                                          int64_t observers, double rate, int channels) {
   lg::LoadOptions options;
-  options.channels = c_.channels;
-  options.in_flight_per_channel = c_.in_flight_per_channel;
+  options.channels = channels > 0 ? channels : c_.channels;
+  options.in_flight_per_channel = (c_.in_flight() + options.channels - 1) / options.channels;
   options.warmup = c_.warmup;
   options.duration = c_.seconds;
   options.rate = rate;
@@ -503,6 +511,67 @@ void Suite::StepEtcd() {
       lg::MakeChannels((*etcd)->client_target(), c_.channels), lg::TypicalCreateRequestBytes());
   Load("etcd_put", *put);
   if (absl::Status s = (*etcd)->Stop(); !s.ok()) warnings_.push_back(s.ToString());
+}
+
+void Suite::StepScaleOut() {
+  if (!c_.Runs("scale_out")) return Skip("scale_out", "not run (--only)");
+  if (testing::PostgresBinDir().empty()) {
+    Progress("scale_out: skipped: no PostgreSQL server binaries");
+    return Skip("scale_out", "skipped: no PostgreSQL server binaries (postgresql-15)");
+  }
+  // In a temporary directory of its own (the run's is not reachable by PostgreSQL's user when
+  // the suite runs as root).
+  Progress("starting PostgreSQL 15 (throwaway cluster, fsync on)");
+  absl::StatusOr<std::unique_ptr<testing::PostgresCluster>> pg = testing::PostgresCluster::Start();
+  if (!pg.ok()) return Fail("scale_out", pg.status().ToString());
+  if (absl::Status s = (*pg)->CreateDatabase("registry"); !s.ok()) {
+    return Fail("scale_out", s.ToString());
+  }
+  const std::string url = (*pg)->Url("registry");
+  const std::string key_file = absl::StrCat(run_dir_, "/pg-audit.key");
+  {
+    std::random_device random;
+    std::string key(32, '\0');
+    for (char& c : key) c = static_cast<char>(random());
+    std::ofstream out(key_file, std::ios::binary | std::ios::trunc);
+    out << key;
+    out.close();
+    std::error_code error;
+    std::filesystem::permissions(
+        key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, error);
+    if (!out.good() || error) return Fail("scale_out", absl::StrCat("cannot write ", key_file));
+  }
+  std::vector<std::unique_ptr<ServerProcess>> replicas;
+  for (int n : {1, 3}) {
+    while (static_cast<int>(replicas.size()) < n) {
+      replicas.push_back(std::make_unique<ServerProcess>(
+          "registry-service", c_.registry_binary, [this, url, key_file](const std::string& a) {
+            std::vector<std::string> args = ServiceArgs(a);
+            args.insert(args.end(), {"--store", url, "--audit-key-file", key_file});
+            return args;
+          }));
+      if (absl::Status s = replicas.back()->Start(); !s.ok()) {
+        return Fail("scale_out", absl::StrCat(s.ToString(), "\n", replicas.back()->OutputTail()));
+      }
+    }
+    // The calls in flight of the SQLite step, over channels to every replica in turn.
+    std::vector<std::shared_ptr<grpc::Channel>> channels;
+    const int count = std::max(c_.channels, n) / n * n;
+    for (int i = 0; i < count; ++i) {
+      channels.push_back(
+          lg::MakeChannels(replicas[static_cast<size_t>(i % n)]->address(), 1).front());
+    }
+    const std::string election = absl::StrCat(kScaleOutElection, "-", n);
+    auto stub = rv1::RegistryService::NewStub(channels.front());
+    if (absl::Status s = lg::EnsureElection(*stub, election); !s.ok()) {
+      return Fail("scale_out", s.ToString());
+    }
+    std::unique_ptr<lg::Scenario> create = lg::MakeCreateScenario(channels, election);
+    Load(absl::StrCat("create_postgres_", n), *create, 0, 0, count);
+  }
+  for (auto& r : replicas) {
+    if (absl::Status s = r->Stop(); !s.ok()) warnings_.push_back(s.ToString());
+  }
 }
 
 void Suite::StepGet() {
@@ -677,6 +746,7 @@ bool Suite::Run() {
   } else {
     StepCreate();
     StepEtcd();
+    StepScaleOut();
     StepGet();
     StepRegister(c_.observers_small, "small");
     StepVisibility();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tests/harness/command.h"
+#include "tests/harness/postgres_cluster.h"
 #include "tests/harness/temp_dir.h"
 
 namespace observer::testing {
@@ -91,6 +92,12 @@ TEST(BenchSmoke, RunsEveryStepAndReportsEveryTarget) {
   for (const char* key : {"echo", "create", "get", "visibility", "breakdown_organisation_small",
                           "breakdown_sending_state_large"}) {
     EXPECT_TRUE(scenarios.count(key)) << key << ": " << text.str();
+  }
+  // Creates on PostgreSQL with 1 and 3 replicas, where its server binaries are installed.
+  if (!PostgresBinDir().empty()) {
+    for (const char* key : {"create_postgres_1", "create_postgres_3"}) {
+      EXPECT_TRUE(scenarios.count(key)) << key << ": " << text.str();
+    }
   }
 
   std::ifstream md(out + "/report.md");
