@@ -309,21 +309,28 @@ absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start(
     return status;
   }
   cluster->dir_ = real;  // From here on the destructor removes it.
+  if (cluster->dir_.size() > kMaxSocketDirLength) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(cluster->dir_, " is too long for a unix socket path"));
+  }
   cluster->data_dir_ = absl::StrCat(cluster->dir_, "/data");
   if (command.run_as_uid.has_value() && chown(cluster->dir_.c_str(), uid, gid) != 0) {
     return absl::InternalError(ErrnoText(absl::StrCat("chown ", cluster->dir_)));
   }
 
-  // initdb: the bootstrap superuser is `observer`, every connection trusted.
-  std::vector<std::string> initdb = {absl::StrCat(bin_dir, "/initdb"), "--pgdata",
-                                     cluster->data_dir_, absl::StrCat("--username=", kUser),
-                                     "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
-                                     "--no-instructions",
-                                     // The server syncs what it writes (per `fsync`); the files
-                                     // initdb wrote would only matter after a power loss,
-                                     // which no test can cause, and syncing them one by one
-                                     // takes seconds on a slow disk.
-                                     "--no-sync"};
+  // initdb: the bootstrap superuser is `observer`, every connection trusted. Without a sync
+  // of what it wrote: the server syncs what it writes (per `fsync`), the files initdb wrote
+  // would only matter after a power loss, which no test can cause, and syncing them one by
+  // one takes seconds on a slow disk.
+  const std::vector<std::string> initdb = {absl::StrCat(bin_dir, "/initdb"),
+                                           "--pgdata",
+                                           cluster->data_dir_,
+                                           absl::StrCat("--username=", kUser),
+                                           "--auth=trust",
+                                           "--encoding=UTF8",
+                                           "--locale=C.UTF-8",
+                                           "--no-instructions",
+                                           "--no-sync"};
   CommandOptions initdb_options = command;
   initdb_options.timeout = absl::Seconds(120);
   absl::StatusOr<CommandResult> ran = RunCommand(initdb, initdb_options);
