@@ -154,6 +154,24 @@ TEST(WatchHubTest, StartsEmptyAtTheStoreHead) {
   EXPECT_THAT(RevisionsOf(out), ElementsAre(11));
 }
 
+// A store shared by several replicas publishes the changes committed between its open and
+// the hub's creation too: those at or below the hub's head are dropped, the rest kept.
+TEST(WatchHubTest, EventsAtOrBelowTheHeadAreDropped) {
+  WatchHub hub(10, HubOptions(100, absl::Hours(1)));
+  auto watcher = std::make_shared<RecordingWakeable>();
+  std::vector<std::shared_ptr<const v1::ChangeEvent>> out;
+  EXPECT_EQ(hub.Poll(11, 100, 1 << 20, watcher, out), WatchHub::PollResult::kWaiting);
+  hub.Publish(Events(8, 10));
+  EXPECT_EQ(hub.head(), 10);
+  EXPECT_EQ(hub.Poll(11, 100, 1 << 20, watcher, out), WatchHub::PollResult::kWaiting);
+  EXPECT_EQ(hub.waiting(), 1u) << "nothing new: the watcher stays waiting, not woken";
+  hub.Publish(Events(9, 12));
+  EXPECT_EQ(hub.head(), 12);
+  EXPECT_EQ(hub.Poll(11, 100, 1 << 20, watcher, out), WatchHub::PollResult::kEvents);
+  EXPECT_THAT(RevisionsOf(out), ElementsAre(11, 12));
+  EXPECT_EQ(hub.Poll(10, 100, 1 << 20, watcher, out), WatchHub::PollResult::kReadStore);
+}
+
 TEST(WatchHubTest, WaitingWatcherIsWokenOnceOnPublish) {
   WatchHub hub(0, HubOptions(100, absl::Hours(1)));
   hub.Publish(Events(1, 5));
