@@ -271,6 +271,10 @@ class PostgresStore::Txn final : public WriteTxn {
     const auto& body = observer.sending_body();
     RETURN_IF_ERROR(
         db_.Query(
+               // The observer's old tags are cleared in the same statement (one round
+               // trip fewer: the writer's statements are what a group's time is spent on).
+               "WITH cleared AS (DELETE FROM observer_tags WHERE election_id = $1 AND "
+               "observer_id = $2) "
                "INSERT INTO observers (election_id, id, status, organisation, state, "
                "citizenship, category, test, document_key, data) "
                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
@@ -285,7 +289,6 @@ class PostgresStore::Txn final : public WriteTxn {
                 Param::Text(observer.citizenship()), Param::Int(observer.category()),
                 Param::Int(observer.test() ? 1 : 0), Param::Text(document_key), Param::Bytes(data)})
             .status());
-    RETURN_IF_ERROR(DeleteTags(election_id, observer_id));
     for (const std::string& tag : observer.tags()) {
       RETURN_IF_ERROR(
           db_.Query("INSERT INTO observer_tags (election_id, tag, observer_id) "
