@@ -1,6 +1,6 @@
 // The life of a gRPC server process, shared by both services: start with health checking,
-// reflection and channelz, announce the bound address, wait for SIGTERM/SIGINT, then drain and
-// stop.
+// reflection and channelz (and, when asked, a plaintext health-only port for probes), announce
+// the bound addresses, wait for SIGTERM/SIGINT, then drain and stop.
 #ifndef OBSERVER_COMMON_GRPC_SERVER_H_
 #define OBSERVER_COMMON_GRPC_SERVER_H_
 
@@ -67,13 +67,21 @@ struct ServeOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // One access-log line (method, code, duration, peer) per call.
   bool access_log = true;
+  // When set, a second server on this address (host:port; port 0 picks a free port, announced
+  // as `health_address` in the "serving" line) serves grpc.health.v1.Health and nothing else,
+  // in plaintext whatever `credentials` say: for probes that cannot speak TLS (Kubernetes'
+  // `grpc:` probes). It answers exactly as the main server's health service does (the same
+  // statuses for "" and each of `grpc_services`, NOT_SERVING from the drain on); it has no
+  // other service, no reflection, no channelz, and its calls are neither counted in the
+  // metrics nor logged. It stops after the main server.
+  std::string health_listen;
 };
 
-// Builds and starts the server with `services`, logs a "serving" line carrying
-// `grpc_address`, and waits for SIGTERM or SIGINT. Then: health NOT_SERVING, the drain
-// period, `before_shutdown` (to end long-lived streams cleanly), Shutdown with the timeout.
-// A second signal exits at once. Returns the process exit code (0 after a clean stop, 1 if
-// the address cannot be bound).
+// Builds and starts the server with `services` (and the health-only server, if asked), logs a
+// "serving" line carrying `grpc_address` (and `health_address`), and waits for SIGTERM or SIGINT.
+// Then: health NOT_SERVING, the drain period, `before_shutdown` (to end long-lived streams
+// cleanly), Shutdown with the timeout. A second signal exits at once. Returns the process exit code
+// (0 after a clean stop, 1 if an address cannot be bound).
 int ServeUntilSignal(const ServeOptions& options, const std::vector<grpc::Service*>& services,
                      const std::function<void()>& before_shutdown);
 

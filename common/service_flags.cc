@@ -33,6 +33,11 @@ ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
 ABSL_FLAG(bool, insecure_loopback, false,
           "Serve plaintext without client certificates: only on a loopback address (demos, "
           "tests); callers then name themselves in the x-observer-actor metadata");
+ABSL_FLAG(std::string, health_listen, "",
+          "Plaintext address (host:port; port 0 picks one) serving grpc.health.v1.Health only, "
+          "with the same statuses as --listen (NOT_SERVING while draining): for probes that "
+          "cannot speak TLS, such as Kubernetes grpc probes. No other service, no reflection. "
+          "Keep it off untrusted networks. Empty: none");
 ABSL_FLAG(std::string, authz_policy, "",
           "Authorization policy file (JSON; required with TLS; re-read when it changes)");
 ABSL_FLAG(double, rate_limit, 200, "Calls a second allowed per caller identity (0: no limit)");
@@ -72,6 +77,15 @@ void ArmFailpointsFromEnvironment() {
 
 TransportSecurity TransportSecurityFromFlags(const std::string& listen) {
   TransportSecurity security;
+  security.health_listen = absl::GetFlag(FLAGS_health_listen);
+  if (!security.health_listen.empty()) {
+    RequireAddressFlag("health-listen", security.health_listen);
+    if (security.health_listen == listen) {
+      ExitWithUsageError(absl::StrCat("--health-listen ", security.health_listen,
+                                      " is the --listen address: give the health-only port "
+                                      "its own address"));
+    }
+  }
   security.insecure_loopback = absl::GetFlag(FLAGS_insecure_loopback);
   security.tls.cert = absl::GetFlag(FLAGS_tls_cert);
   security.tls.key = absl::GetFlag(FLAGS_tls_key);
@@ -154,6 +168,7 @@ ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
   if (!security.insecure_loopback) {
     options.credentials = MutualTlsServerCredentials(security.tls);
   }
+  options.health_listen = security.health_listen;
   return options;
 }
 

@@ -1,5 +1,6 @@
 // The flags both services share (--drain-period, --shutdown-timeout, --log-level, the limits,
-// TLS, the authorization policy and the rate limit), defined once.
+// TLS, the plaintext health-only port, the authorization policy and the rate limit), defined
+// once.
 // Only a binary that calls into this file gets them.
 #ifndef OBSERVER_COMMON_SERVICE_FLAGS_H_
 #define OBSERVER_COMMON_SERVICE_FLAGS_H_
@@ -20,11 +21,14 @@ namespace observer {
 void ApplyLogLevelFlag();
 
 // How the service's connections are secured: mutual TLS from --tls-cert/--tls-key/--tls-ca, or
-// plaintext with --insecure-loopback, which requires `listen` to be a loopback address. A
-// usage error (exit 2) for a bad combination or an unreadable file.
+// plaintext with --insecure-loopback, which requires `listen` to be a loopback address; and the
+// one plaintext exception to TLS, the health-only port of --health-listen (validated like
+// --metrics-listen, and not `listen` itself). A usage error (exit 2) for a bad combination, a
+// bad address or an unreadable file.
 struct TransportSecurity {
   bool insecure_loopback = false;
-  TlsFiles tls;  // Unset with insecure_loopback.
+  TlsFiles tls;               // Unset with insecure_loopback.
+  std::string health_listen;  // Empty: no health-only port (ServeOptions::health_listen).
 };
 // Arms the failpoints named in $OBSERVER_FAILPOINTS (common/failpoint.h), with a warning
 // naming them; exits 2 naming a malformed term. In a build without failpoints the variable is
@@ -40,8 +44,8 @@ std::unique_ptr<Authorizer> AuthorizerFromFlags(const TransportSecurity& securit
                                                 Metrics& metrics);
 
 // Serve options for `service` listening on `listen` (metrics on `metrics_listen`), with the
-// drain period, shutdown timeout, limits and transport security from the flags (a usage error,
-// exit 2, for a limit out of range).
+// drain period, shutdown timeout, limits, transport security and health-only port
+// (--health-listen) from the flags (a usage error, exit 2, for a limit out of range).
 ServeOptions ServeOptionsFromFlags(std::string service, std::string listen,
                                    std::string metrics_listen);
 
