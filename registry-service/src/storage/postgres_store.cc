@@ -731,8 +731,12 @@ absl::StatusOr<T> PostgresStore::WithReader(F read) {
     ASSIGN_OR_RETURN(Lease db, LeaseReader());
     result = read(*db);
     // A pooled connection that broke while idle (the server restarted) fails its first
-    // statement: a read changes nothing, so it runs once more on a new connection.
+    // statement: a read changes nothing, so it runs once more on a new connection. The other
+    // idle ones broke with it: they are closed too.
     if (result.ok() || db->ok()) break;
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    open_readers_ -= static_cast<int>(idle_.size());
+    idle_.clear();
   }
   return result;
 }

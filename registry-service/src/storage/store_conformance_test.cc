@@ -61,6 +61,15 @@ absl::Status StatusOf(const absl::StatusOr<T>& status_or) {
     EXPECT_TRUE(expect_ok_.ok()) << #expr << ": " << expect_ok_; \
   } while (false)
 
+#define STORE_TEST_CONCAT_INNER(a, b) a##b
+#define STORE_TEST_CONCAT(a, b) STORE_TEST_CONCAT_INNER(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL(STORE_TEST_CONCAT(status_or_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)         \
+  auto tmp = (expr);                                      \
+  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status(); \
+  lhs = std::move(*tmp)
+
 std::string Reason(const absl::Status& status) { return GetErrorDetails(status).reason; }
 
 bool SameMessage(const google::protobuf::Message& a, const google::protobuf::Message& b) {
@@ -239,7 +248,11 @@ class PostgresDatabases {
     }
     return cluster_->Url(it->second);
   }
-  observer::testing::PostgresCluster& cluster() { return *cluster_; }
+  // Runs `sql` in the database kept for `dir` (created by UrlFor) with a session of our own.
+  absl::StatusOr<std::vector<std::string>> Query(const std::string& dir, const std::string& sql) {
+    ASSIGN_OR_RETURN(const std::string url, UrlFor(dir));
+    return observer::testing::PostgresQuery(url, sql);
+  }
   // Stops the cluster (from the main thread, at the end of the run).
   void Stop() { cluster_.reset(); }
 
@@ -1351,6 +1364,125 @@ TEST_P(StoreConformanceTest, ChangeLogVerifiesThroughGroupsRollbacksCompactionAn
   EXPECT_EQ(v.head_chain, chain_at_44);
   Touch();
   ExpectVerified(Verify(store()), 44, 45);
+}
+
+// --- PostgreSQL only ------------------------------------------------------------------------
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (SkipPostgres()) GTEST_SKIP() << "no PostgreSQL server binaries";
+    dir_ = MakeTempDir();
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  std::vector<std::string> Query(const std::string& sql) {
+    absl::StatusOr<std::vector<std::string>> rows = PostgresDatabases::Get().Query(dir_, sql);
+    EXPECT_TRUE(rows.ok()) << sql << ": " << rows.status();
+    return rows.value_or(std::vector<std::string>{"<error>"});
+  }
+  std::string dir_;
+};
+
+// The read pool never opens more than its limit: a read that finds every connection busy
+// waits up to the busy timeout, then fails with the retryable UNAVAILABLE / STORE_BUSY.
+TEST_F(PostgresStoreTest, AReadWaitsForTheBoundedPoolThenIsBusy) {
+  PostgresStoreOptions options;
+  options.max_read_connections = 1;
+  options.busy_timeout = absl::Milliseconds(300);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgres(dir_, options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SnapshotReader> snapshot, store->OpenSnapshot());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Revisions> busy = store->GetRevisions();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kUnavailable) << busy.status();
+  EXPECT_EQ(Reason(busy.status()), reason::kStoreBusy);
+  // One writer, one listener, one reader: the store's connections to the database.
+  EXPECT_THAT(Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"),
+              ElementsAre("3"));
+  snapshot.reset();
+  EXPECT_OK(store->GetRevisions());
+}
+
+TEST_F(PostgresStoreTest, RefusesADatabaseWithOtherTables) {
+  Query("CREATE TABLE payroll (id int)");
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgres(dir_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("other tables"));
+  EXPECT_THAT(Query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+              ElementsAre("1"));
+}
+
+TEST_F(PostgresStoreTest, RefusesANewerSchemaAndReopensItsOwn) {
+  { ASSERT_OK(OpenPostgres(dir_)); }
+  { ASSERT_OK(OpenPostgres(dir_)); }
+  EXPECT_THAT(Query("SELECT version FROM observer_schema"), ElementsAre("1"));
+  Query("INSERT INTO observer_schema (version) VALUES (99)");
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgres(dir_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("upgrade the binary"));
+}
+
+// Replicas starting together on a new database: one migrates, the others find it done.
+TEST_F(PostgresStoreTest, ReplicasStartingTogetherMigrateOnce) {
+  ASSERT_OK(PostgresDatabases::Get().UrlFor(dir_));  // The database, before the threads.
+  std::vector<std::future<absl::StatusOr<std::unique_ptr<Store>>>> opening;
+  for (int i = 0; i < 4; ++i) {
+    opening.push_back(std::async(std::launch::async, [this] { return OpenPostgres(dir_); }));
+  }
+  for (auto& f : opening) EXPECT_OK(f.get());
+  EXPECT_THAT(Query("SELECT count(*) FROM observer_schema"), ElementsAre("1"));
+}
+
+// Two stores on one database (two replicas): each one's commit listener gets every change of
+// both, in revision order, once; and writes alternate between them without a gap.
+TEST_F(PostgresStoreTest, EveryStoreOnTheDatabasePublishesEveryChangeInOrder) {
+  PostgresStoreOptions options;
+  options.poll_interval = absl::Milliseconds(50);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgres(dir_, options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgres(dir_, options));
+  std::mutex mu;
+  std::vector<int64_t> seen_a, seen_b;
+  a->SetCommitListener([&](std::vector<v1::ChangeEvent> events) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& e : events) seen_a.push_back(e.revision());
+  });
+  b->SetCommitListener([&](std::vector<v1::ChangeEvent> events) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& e : events) seen_b.push_back(e.revision());
+  });
+  auto touch = [](Store& store) {
+    return store.Write([](WriteTxn& txn) -> absl::Status {
+      const int64_t r = txn.NextRevision();
+      v1::ChangeEvent e;
+      e.set_revision(r);
+      e.set_name("elections/touch");
+      return txn.AppendChange(e);
+    });
+  };
+  std::vector<std::thread> writers;
+  for (Store* store : {a.get(), b.get()}) {
+    writers.emplace_back([store, &touch] {
+      for (int i = 0; i < 50; ++i) EXPECT_OK(touch(*store));
+    });
+  }
+  for (auto& t : writers) t.join();
+  std::vector<int64_t> all(100);
+  for (int i = 0; i < 100; ++i) all[static_cast<size_t>(i)] = i + 1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if ((seen_a.size() >= 100 && seen_b.size() >= 100) || absl::Now() > deadline) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(seen_a, ElementsAreArray(all));
+  EXPECT_THAT(seen_b, ElementsAreArray(all));
 }
 
 // --- SQLite only ----------------------------------------------------------------------------
