@@ -1,10 +1,11 @@
 // The audit trail end to end (ADR 0008, "Audit chain"): the real registry-service writes changes
-// through its API; the test stops it and tampers with its SQLite file the way someone with
-// access to the file but not to the audit key would (edit an entry, delete one, swap two,
-// change the key), starts it again and runs the real `observerctl audit verify`, which must
-// name the first bad revision and the problem. An untampered log, before and after compaction
-// and restarts, verifies. Also: the audit key file flag and its default, and the actor,
-// request id and reason carried by every change.
+// through its API; the test stops it and tampers with its store (the SQLite file, or the
+// PostgreSQL database under OBSERVER_TEST_STORE=postgresql) the way someone with access to it
+// but not to the audit key would (edit an entry, delete one, swap two, change the key), starts
+// it again and runs the real `observerctl audit verify`, which must name the first bad revision
+// and the problem. An untampered log, before and after compaction and restarts, verifies. Also:
+// the audit key file flag and its default, and the actor, request id and reason carried by
+// every change.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -17,13 +18,17 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
 #include "tests/harness/builders.h"
 #include "tests/harness/command.h"
+#include "tests/harness/postgres_cluster.h"
 #include "tests/harness/registry_client.h"
 #include "tests/harness/registry_process.h"
 #include "tests/harness/service_process.h"
@@ -65,25 +70,49 @@ std::string FirstLine(const std::string& text) {
   return std::string(text.substr(0, text.find('\n')));
 }
 
-// The store file opened directly, as someone with access to the disk would.
+// The store opened directly, as someone with access to the disk (the SQLite file) or to the
+// database (PostgreSQL) but not to the audit key would: `store_uri` as the registry was given it.
 class StoreFile {
  public:
-  explicit StoreFile(const std::string& path) {
+  explicit StoreFile(const std::string& store_uri) {
+    if (absl::StartsWith(store_uri, "postgresql://")) {
+      url_ = store_uri;
+      return;
+    }
+    const std::string path(absl::StripPrefix(store_uri, "sqlite://"));
     EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK) << path;
   }
-  ~StoreFile() { sqlite3_close(db_); }
+  ~StoreFile() {
+    if (db_ != nullptr) sqlite3_close(db_);
+  }
   StoreFile(const StoreFile&) = delete;
   StoreFile& operator=(const StoreFile&) = delete;
 
   void Exec(const std::string& sql) {
+    if (!url_.empty()) {
+      EXPECT_OK(PostgresQuery(url_, sql).status()) << sql;
+      return;
+    }
     char* error = nullptr;
     EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
         << sql << ": " << (error == nullptr ? "" : error);
     sqlite3_free(error);
   }
   std::string Event(int64_t revision) {
-    sqlite3_stmt* stmt = nullptr;
     std::string out;
+    if (!url_.empty()) {
+      absl::StatusOr<std::vector<std::string>> rows = PostgresQuery(
+          url_,
+          absl::StrCat("SELECT encode(event, 'hex') FROM changes WHERE revision = ", revision));
+      EXPECT_OK(rows.status());
+      if (!rows.ok() || rows->size() != 1) {
+        ADD_FAILURE() << "no change at revision " << revision;
+      } else {
+        out = absl::HexStringToBytes(rows->front());
+      }
+      return out;
+    }
+    sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db_, "SELECT event FROM changes WHERE revision = ?1", -1, &stmt,
                                  nullptr),
               SQLITE_OK);
@@ -98,6 +127,14 @@ class StoreFile {
     return out;
   }
   void SetEvent(int64_t revision, const std::string& bytes) {
+    if (!url_.empty()) {
+      absl::StatusOr<std::vector<std::string>> rows = PostgresQuery(
+          url_, absl::StrCat("UPDATE changes SET event = decode('", absl::BytesToHexString(bytes),
+                             "', 'hex') WHERE revision = ", revision, " RETURNING revision"));
+      ASSERT_OK(rows.status());
+      EXPECT_EQ(rows->size(), 1u);
+      return;
+    }
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db_, "UPDATE changes SET event = ?1 WHERE revision = ?2", -1,
                                  &stmt, nullptr),
@@ -110,7 +147,8 @@ class StoreFile {
   }
 
  private:
-  sqlite3* db_ = nullptr;
+  std::string url_;        // PostgreSQL.
+  sqlite3* db_ = nullptr;  // SQLite.
 };
 
 class AuditTest : public ::testing::Test {
@@ -305,7 +343,7 @@ TEST_F(AuditTest, AnEditedEntryIsAlteredAtItsRevision) {
   ASSERT_NO_FATAL_FAILURE(StopRegistry());
   {
     // Someone rewrites who made change 5 (a valid event, only the actor differs).
-    StoreFile file(store_path());
+    StoreFile file(registry_->store_uri());
     rv1::ChangeEvent event;
     ASSERT_TRUE(event.ParseFromString(file.Event(5)));
     event.set_actor("someone-else");
@@ -320,7 +358,7 @@ TEST_F(AuditTest, ADeletedEntryIsMissing) {
   ASSERT_NO_FATAL_FAILURE(MakeChanges());
   ASSERT_NO_FATAL_FAILURE(StopRegistry());
   {
-    StoreFile file(store_path());
+    StoreFile file(registry_->store_uri());
     file.Exec("DELETE FROM changes WHERE revision = 4");
   }
   ASSERT_OK(registry_->Start());
@@ -332,7 +370,7 @@ TEST_F(AuditTest, TwoSwappedEntriesAreReordered) {
   ASSERT_NO_FATAL_FAILURE(MakeChanges());
   ASSERT_NO_FATAL_FAILURE(StopRegistry());
   {
-    StoreFile file(store_path());
+    StoreFile file(registry_->store_uri());
     file.Exec(
         "UPDATE changes SET revision = -1 WHERE revision = 6; "
         "UPDATE changes SET revision = 6 WHERE revision = 7; "
@@ -375,7 +413,7 @@ TEST_F(AuditTest, ARecordedHeadChainFindsChangesCutOffTheEnd) {
 
   ASSERT_NO_FATAL_FAILURE(StopRegistry());
   {
-    StoreFile file(store_path());
+    StoreFile file(registry_->store_uri());
     file.Exec(absl::StrCat("DELETE FROM changes WHERE revision > ", kChanges - 2,
                            "; UPDATE store_state SET head_revision = ", kChanges - 2));
   }
@@ -418,18 +456,30 @@ TEST_F(AuditTest, AnUnusableKeyFileIsAUsageError) {
     EXPECT_THAT(r.output, HasSubstr(path));
     EXPECT_THAT(r.output, HasSubstr(c.expected));
   }
-  // The environment variable names the file too.
+  // The environment variable names the file too (the store alone on the command line: on
+  // PostgreSQL, without the key file flag the harness adds).
   WriteKeyFile(dir_.Join("env.key"), "short", 0600);
-  RegistryProcess registry(dir_.path());
+  RegistryProcess registry(StoreUrl{RegistryProcess(dir_.path()).store_uri(), ""});
   std::vector<std::string> argv = {"/usr/bin/env",
                                    absl::StrCat("REGISTRY_AUDIT_KEY_FILE=", dir_.Join("env.key"))};
   for (const std::string& a : registry.argv()) argv.push_back(a);
   ASSERT_OK_AND_ASSIGN(ExitResult r, RunToExit(argv, absl::Seconds(30)));
   EXPECT_EQ(r.exit_code(), 2) << r.Describe();
   EXPECT_THAT(r.output, HasSubstr("--audit-key-file"));
+  if (TestStoreIsPostgres()) {
+    // No key file at all: a PostgreSQL store has no default (every replica needs the same key).
+    ASSERT_OK_AND_ASSIGN(ExitResult none, RunToExit(registry.argv(), absl::Seconds(30)));
+    EXPECT_EQ(none.exit_code(), 2) << none.Describe();
+    EXPECT_THAT(none.output, HasSubstr("--audit-key-file is required with a PostgreSQL store"));
+  }
 }
 
 TEST_F(AuditTest, WithoutTheFlagAKeyIsCreatedBesideTheStoreWithAWarning) {
+  if (TestStoreIsPostgres()) {
+    GTEST_SKIP() << "SQLite only: the default key file is made beside the store file; a "
+                    "PostgreSQL store has no default and requires --audit-key-file "
+                    "(AnUnusableKeyFileIsAUsageError checks the refusal)";
+  }
   registry_ = std::make_unique<RegistryProcess>(dir_.path());
   ASSERT_OK(registry_->Start());
   const std::string default_key = store_path() + ".audit-key";

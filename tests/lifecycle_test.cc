@@ -613,9 +613,8 @@ TEST_F(LifecycleTest, RegistryWriteCancelledAtTheShutdownDeadlineIsNotApplied) {
   const rv1::Election election =
       MUST(client.CreateElection(FutureElection("life-deadline"))).election();
 
-  ASSERT_OK_AND_ASSIGN(
-      std::unique_ptr<StoreWriteLock> lock,
-      StoreWriteLock::Acquire(absl::StrCat(dir_.path(), "/registry.db"), absl::ZeroDuration()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StoreWriteLock> lock,
+                       StoreWriteLock::Acquire(registry.store_uri(), absl::ZeroDuration()));
   rv1::CreateObserverRequest queued = NewObserverRequest(election.name(), NextSeq());
   queued.set_request_id("life-deadline-queued");
   RegistryClient patient(registry.channel(), Scaled(absl::Seconds(60)));

@@ -15,7 +15,8 @@
 // With OBSERVER_TEST_STORE=postgresql in the environment (how ctest runs the end-to-end suites
 // a second time), the store is instead a PostgreSQL database of its own per `store_dir`, on a
 // cluster the test binary starts on first use (TestPostgres below), with an audit key file in
-// `store_dir`: the same suites then test the PostgreSQL store.
+// `store_dir` (`store_dir`/audit.key, not given when the test's own flags name one): the same
+// suites then test the PostgreSQL store.
 #ifndef OBSERVER_TESTS_HARNESS_REGISTRY_PROCESS_H_
 #define OBSERVER_TESTS_HARNESS_REGISTRY_PROCESS_H_
 
@@ -40,7 +41,8 @@ bool TestStoreIsPostgres();
 class PostgresCluster;
 // The test binary's PostgreSQL cluster (fsync on), started on first use from the calling
 // thread (the main thread: the server is stopped when the thread that started it ends) and
-// stopped at exit. Exits the test with a message if it cannot start.
+// stopped at exit. Exits the test with a message if it cannot start: with 77 (the ctest skip
+// code of the SUITE_postgres tests) when the server binaries are missing, unless CI is set.
 PostgresCluster& TestPostgres();
 // A database of its own on TestPostgres() for `key` (created on first use; the same key gives
 // the same database), as a URL.
