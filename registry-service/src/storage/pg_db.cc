@@ -3,12 +3,14 @@
 #include <endian.h>
 
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/errors.h"
+#include "common/status_macros.h"
 
 namespace observer::registry::pg {
 namespace {
@@ -117,10 +119,80 @@ bool Connection::InTransaction() const {
 }
 
 absl::Status Connection::Exec(absl::string_view sql) {
+  if (pipeline_) return QueryArray(sql, nullptr, 0).status();
   Result result(PQexec(conn_, std::string(sql).c_str()));
   const ExecStatusType status = PQresultStatus(result.raw());
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return absl::OkStatus();
   return StatusFromPg(conn_, result.raw(), sql.substr(0, 60));
+}
+
+absl::Status Connection::EnterPipelineMode() {
+  if (PQenterPipelineMode(conn_) != 1) {
+    return StatusFromPg(conn_, nullptr, "entering pipeline mode");
+  }
+  pipeline_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Defer(absl::string_view sql, std::initializer_list<Param> params) {
+  if (!pipeline_) return QueryArray(sql, params.begin(), static_cast<int>(params.size())).status();
+  return Send(sql, params.begin(), static_cast<int>(params.size()));
+}
+
+absl::Status Connection::Send(absl::string_view sql, const Param* params, int count) {
+  std::vector<unsigned int> types(static_cast<size_t>(count));
+  std::vector<const char*> values(static_cast<size_t>(count));
+  std::vector<int> lengths(static_cast<size_t>(count));
+  std::vector<int> formats(static_cast<size_t>(count), 1);
+  for (int i = 0; i < count; ++i) {
+    types[i] = params[i].type();
+    values[i] = params[i].data();
+    lengths[i] = params[i].length();
+  }
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    std::string name = absl::StrCat("s", prepared_.size());
+    if (PQsendPrepare(conn_, name.c_str(), std::string(sql).c_str(), count, types.data()) != 1) {
+      return StatusFromPg(conn_, nullptr, absl::StrCat("preparing ", sql.substr(0, 60)));
+    }
+    ++unread_;
+    it = prepared_.emplace(std::string(sql), std::move(name)).first;
+  }
+  // libpq copies the parameters into its output buffer here.
+  if (PQsendQueryPrepared(conn_, it->second.c_str(), count, values.data(), lengths.data(),
+                          formats.data(), /*resultFormat=*/1) != 1) {
+    return StatusFromPg(conn_, nullptr, sql.substr(0, 60));
+  }
+  ++unread_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Result> Connection::Sync(absl::string_view what) {
+  if (PQpipelineSync(conn_) != 1) return StatusFromPg(conn_, nullptr, what);
+  absl::Status first_error;
+  std::optional<Result> last;
+  // Each statement gives one result followed by a null; the Sync gives PGRES_PIPELINE_SYNC.
+  for (; unread_ > 0; --unread_) {
+    Result result(PQgetResult(conn_));
+    if (result.raw() == nullptr) {
+      unread_ = 0;
+      return StatusFromPg(conn_, nullptr, what);  // The connection broke.
+    }
+    const ExecStatusType status = PQresultStatus(result.raw());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK && first_error.ok()) {
+      // PGRES_PIPELINE_ABORTED (skipped after an earlier error) carries no error of its own.
+      first_error = StatusFromPg(conn_, result.raw(), what);
+    }
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    last.emplace(std::move(result));
+  }
+  Result sync(PQgetResult(conn_));
+  if (sync.raw() == nullptr || PQresultStatus(sync.raw()) != PGRES_PIPELINE_SYNC) {
+    if (first_error.ok()) first_error = StatusFromPg(conn_, sync.raw(), what);
+  }
+  if (!first_error.ok()) return first_error;
+  if (!last.has_value()) return absl::InternalError("a pipeline sync without a statement");
+  return std::move(*last);
 }
 
 absl::StatusOr<Result> Connection::Query(absl::string_view sql,
@@ -134,6 +206,10 @@ absl::StatusOr<Result> Connection::Query(absl::string_view sql, const std::vecto
 
 absl::StatusOr<Result> Connection::QueryArray(absl::string_view sql, const Param* params,
                                               int count) {
+  if (pipeline_) {
+    RETURN_IF_ERROR(Send(sql, params, count));
+    return Sync(sql.substr(0, 60));
+  }
   std::vector<unsigned int> types(static_cast<size_t>(count));
   std::vector<const char*> values(static_cast<size_t>(count));
   std::vector<int> lengths(static_cast<size_t>(count));

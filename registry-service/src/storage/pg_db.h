@@ -82,10 +82,20 @@ class Connection {
   ~Connection();
 
   // Runs `sql` (prepared once per connection and cached by its text) with binary parameters.
+  // In pipeline mode, the statements deferred before it run first, in order, in the same round
+  // trip, and the first error among them is its error.
   absl::StatusOr<Result> Query(absl::string_view sql, std::initializer_list<Param> params = {});
   absl::StatusOr<Result> Query(absl::string_view sql, const std::vector<Param>& params);
-  // Runs one or more statements without parameters (DDL, BEGIN, COMMIT), parsed every time.
+  // Runs statements without parameters (DDL, BEGIN, COMMIT), parsed every time: one or more
+  // outside pipeline mode, exactly one in it (then as Query).
   [[nodiscard]] absl::Status Exec(absl::string_view sql);
+
+  // Pipeline mode (libpq's): Defer sends a statement without waiting for its result; the next
+  // Query or Exec reads its result (and reports the first error). For a writer whose writes
+  // inside a transaction need no answer: one round trip for several statements. Parameters
+  // are copied when the statement is sent.
+  [[nodiscard]] absl::Status EnterPipelineMode();
+  [[nodiscard]] absl::Status Defer(absl::string_view sql, std::initializer_list<Param> params = {});
   // Whether the connection still works (false once the server or the network dropped it).
   bool ok() const;
   // Whether a transaction is open (or failed and waiting for its rollback).
@@ -96,8 +106,15 @@ class Connection {
  private:
   explicit Connection(PGconn* conn) : conn_(conn) {}
   absl::StatusOr<Result> QueryArray(absl::string_view sql, const Param* params, int count);
+  // Sends `sql` (preparing it first if new) without reading anything: pipeline mode only.
+  absl::Status Send(absl::string_view sql, const Param* params, int count);
+  // Pipeline mode: a Sync, then the results of everything sent since the last one; the last
+  // statement's result, or the first error.
+  absl::StatusOr<Result> Sync(absl::string_view what);
 
   PGconn* conn_;
+  bool pipeline_ = false;
+  int unread_ = 0;  // Pipeline mode: statements (and preparations) sent, results not read.
   absl::flat_hash_map<std::string, std::string> prepared_;  // SQL → statement name.
 };
 

@@ -245,10 +245,10 @@ class PostgresStore::Txn final : public WriteTxn {
   absl::Status PutElection(const v1::Election& election) override {
     const std::string id(absl::string_view(election.name()).substr(sizeof("elections/") - 1));
     const std::string data = election.SerializeAsString();
-    RETURN_IF_ERROR(db_.Query("INSERT INTO elections (id, data) VALUES ($1, $2) ON CONFLICT (id) "
-                              "DO UPDATE SET data = EXCLUDED.data",
-                              {Param::Text(id), Param::Bytes(data)})
-                        .status());
+    RETURN_IF_ERROR(
+        db_.Defer("INSERT INTO elections (id, data) VALUES ($1, $2) ON CONFLICT (id) "
+                  "DO UPDATE SET data = EXCLUDED.data",
+                  {Param::Text(id), Param::Bytes(data)}));
     elections_[id] = election;
     return absl::OkStatus();
   }
@@ -257,10 +257,10 @@ class PostgresStore::Txn final : public WriteTxn {
     const std::string code(
         absl::string_view(organisation.name()).substr(sizeof("organisations/") - 1));
     const std::string data = organisation.SerializeAsString();
-    RETURN_IF_ERROR(db_.Query("INSERT INTO organisations (code, data) VALUES ($1, $2) "
-                              "ON CONFLICT (code) DO UPDATE SET data = EXCLUDED.data",
-                              {Param::Text(code), Param::Bytes(data)})
-                        .status());
+    RETURN_IF_ERROR(
+        db_.Defer("INSERT INTO organisations (code, data) VALUES ($1, $2) "
+                  "ON CONFLICT (code) DO UPDATE SET data = EXCLUDED.data",
+                  {Param::Text(code), Param::Bytes(data)}));
     organisations_[code] = organisation;
     return absl::OkStatus();
   }
@@ -269,47 +269,43 @@ class PostgresStore::Txn final : public WriteTxn {
                            absl::string_view document_key, const v1::Observer& observer) override {
     const std::string data = observer.SerializeAsString();
     const auto& body = observer.sending_body();
-    RETURN_IF_ERROR(
-        db_.Query(
-               // The observer's old tags are cleared in the same statement (one round
-               // trip fewer: the writer's statements are what a group's time is spent on).
-               "WITH cleared AS (DELETE FROM observer_tags WHERE election_id = $1 AND "
-               "observer_id = $2) "
-               "INSERT INTO observers (election_id, id, status, organisation, state, "
-               "citizenship, category, test, document_key, data) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-               "ON CONFLICT (election_id, id) DO UPDATE SET "
-               "status = EXCLUDED.status, organisation = EXCLUDED.organisation, "
-               "state = EXCLUDED.state, citizenship = EXCLUDED.citizenship, "
-               "category = EXCLUDED.category, test = EXCLUDED.test, "
-               "document_key = EXCLUDED.document_key, data = EXCLUDED.data",
-               {Param::Text(election_id), Param::Text(observer_id), Param::Int(observer.status()),
-                body.has_organisation() ? Param::Text(body.organisation()) : Param::NullText(),
-                body.has_state() ? Param::Text(body.state()) : Param::NullText(),
-                Param::Text(observer.citizenship()), Param::Int(observer.category()),
-                Param::Int(observer.test() ? 1 : 0), Param::Text(document_key), Param::Bytes(data)})
-            .status());
+    RETURN_IF_ERROR(db_.Defer(
+        // The observer's old tags are cleared in the same statement (one round
+        // trip fewer: the writer's statements are what a group's time is spent on).
+        "WITH cleared AS (DELETE FROM observer_tags WHERE election_id = $1 AND "
+        "observer_id = $2) "
+        "INSERT INTO observers (election_id, id, status, organisation, state, "
+        "citizenship, category, test, document_key, data) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "ON CONFLICT (election_id, id) DO UPDATE SET "
+        "status = EXCLUDED.status, organisation = EXCLUDED.organisation, "
+        "state = EXCLUDED.state, citizenship = EXCLUDED.citizenship, "
+        "category = EXCLUDED.category, test = EXCLUDED.test, "
+        "document_key = EXCLUDED.document_key, data = EXCLUDED.data",
+        {Param::Text(election_id), Param::Text(observer_id), Param::Int(observer.status()),
+         body.has_organisation() ? Param::Text(body.organisation()) : Param::NullText(),
+         body.has_state() ? Param::Text(body.state()) : Param::NullText(),
+         Param::Text(observer.citizenship()), Param::Int(observer.category()),
+         Param::Int(observer.test() ? 1 : 0), Param::Text(document_key), Param::Bytes(data)}));
     for (const std::string& tag : observer.tags()) {
       RETURN_IF_ERROR(
-          db_.Query("INSERT INTO observer_tags (election_id, tag, observer_id) "
+          db_.Defer("INSERT INTO observer_tags (election_id, tag, observer_id) "
                     "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    {Param::Text(election_id), Param::Text(tag), Param::Text(observer_id)})
-              .status());
+                    {Param::Text(election_id), Param::Text(tag), Param::Text(observer_id)}));
     }
     if (!observer.badge_number().empty()) {
-      RETURN_IF_ERROR(db_.Query("INSERT INTO badges (election_id, badge) VALUES ($1, $2) "
-                                "ON CONFLICT DO NOTHING",
-                                {Param::Text(election_id), Param::Text(observer.badge_number())})
-                          .status());
+      RETURN_IF_ERROR(
+          db_.Defer("INSERT INTO badges (election_id, badge) VALUES ($1, $2) "
+                    "ON CONFLICT DO NOTHING",
+                    {Param::Text(election_id), Param::Text(observer.badge_number())}));
     }
     return absl::OkStatus();
   }
 
   absl::Status DeleteObserver(absl::string_view election_id,
                               absl::string_view observer_id) override {
-    RETURN_IF_ERROR(db_.Query("DELETE FROM observers WHERE election_id = $1 AND id = $2",
-                              {Param::Text(election_id), Param::Text(observer_id)})
-                        .status());
+    RETURN_IF_ERROR(db_.Defer("DELETE FROM observers WHERE election_id = $1 AND id = $2",
+                              {Param::Text(election_id), Param::Text(observer_id)}));
     return DeleteTags(election_id, observer_id);
   }
 
@@ -318,7 +314,7 @@ class PostgresStore::Txn final : public WriteTxn {
 
   absl::Status Atomically(const std::function<absl::Status()>& fn) override {
     // As in SQLite, one name for every level: ROLLBACK TO and RELEASE act on the innermost.
-    RETURN_IF_ERROR(db_.Exec("SAVEPOINT nested"));
+    RETURN_IF_ERROR(db_.Defer("SAVEPOINT nested"));
     const GroupLog::Mark m = log_.mark();
     absl::Status status = fn();
     if (status.ok()) status = db_.Exec("RELEASE nested");
@@ -332,11 +328,11 @@ class PostgresStore::Txn final : public WriteTxn {
 
   absl::Status AppendChange(v1::ChangeEvent event) override {
     ASSIGN_OR_RETURN(GroupLog::Entry entry, log_.Link(event));
-    RETURN_IF_ERROR(db_.Query("INSERT INTO changes (revision, event, chain, key_id) "
-                              "VALUES ($1, $2, $3, $4)",
-                              {Param::Int(event.revision()), Param::Bytes(entry.bytes),
-                               Param::Bytes(entry.chain), Param::Text(audit_key_id_)})
-                        .status());
+    RETURN_IF_ERROR(
+        db_.Defer("INSERT INTO changes (revision, event, chain, key_id) "
+                  "VALUES ($1, $2, $3, $4)",
+                  {Param::Int(event.revision()), Param::Bytes(entry.bytes),
+                   Param::Bytes(entry.chain), Param::Text(audit_key_id_)}));
     log_.Appended(std::move(event), std::move(entry));
     return absl::OkStatus();
   }
@@ -351,13 +347,11 @@ class PostgresStore::Txn final : public WriteTxn {
   }
 
   absl::Status PutRequest(const StoredRequest& request) override {
-    return db_
-        .Query(
-            "INSERT INTO requests (request_id, fingerprint, response, revision) "
-            "VALUES ($1, $2, $3, $4)",
-            {Param::Text(request.request_id), Param::Bytes(request.fingerprint),
-             Param::Bytes(request.response), Param::Int(request.revision)})
-        .status();
+    return db_.Defer(
+        "INSERT INTO requests (request_id, fingerprint, response, revision) "
+        "VALUES ($1, $2, $3, $4)",
+        {Param::Text(request.request_id), Param::Bytes(request.fingerprint),
+         Param::Bytes(request.response), Param::Int(request.revision)});
   }
 
   absl::Status Compact(int64_t keep_from) {
@@ -398,10 +392,8 @@ class PostgresStore::Txn final : public WriteTxn {
 
  private:
   absl::Status DeleteTags(absl::string_view election_id, absl::string_view observer_id) {
-    return db_
-        .Query("DELETE FROM observer_tags WHERE election_id = $1 AND observer_id = $2",
-               {Param::Text(election_id), Param::Text(observer_id)})
-        .status();
+    return db_.Defer("DELETE FROM observer_tags WHERE election_id = $1 AND observer_id = $2",
+                     {Param::Text(election_id), Param::Text(observer_id)});
   }
 
   template <typename T>
@@ -433,6 +425,9 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
   auto store =
       std::unique_ptr<PostgresStore>(new PostgresStore(conninfo, options, state.Int(0, 0)));
   store->head_key_id_ = state.Text(0, 1);
+  // The writer's statements that need no answer go in the round trip of the next one that
+  // does (a request's writes with its RELEASE, the state row's update with the COMMIT).
+  RETURN_IF_ERROR(writer->EnterPipelineMode());
   store->writer_ = std::move(writer);
   store->stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (store->stop_fd_ < 0) {
@@ -530,7 +525,8 @@ void PostgresStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
   std::vector<absl::Status> results;
   results.reserve(group.size());
   for (auto& p : group) {
-    absl::Status status = db.Exec("SAVEPOINT request");
+    // Deferred (pipeline mode): sent with the request's first statement that needs an answer.
+    absl::Status status = db.Defer("SAVEPOINT request");
     if (status.ok()) {
       const GroupLog::Mark mark = txn.log().mark();
       status = p->fn(txn);
@@ -557,16 +553,16 @@ void PostgresStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
   }
   const int64_t new_head = txn.log().head();
   if (new_head != head) {
-    commit =
-        db.Query(
-              "UPDATE store_state SET head_revision = $1, head_chain = $2, "
-              "head_key_id = $3 WHERE id = 1",
-              {Param::Int(new_head), Param::Bytes(txn.log().chain()), Param::Text(audit_key_id_)})
-            .status();
+    // Sent with the COMMIT, in its round trip.
+    const std::string chain = txn.log().chain();
+    const std::string head_text = absl::StrCat(new_head);
+    commit = db.Defer(
+        "UPDATE store_state SET head_revision = $1, head_chain = $2, head_key_id = $3 "
+        "WHERE id = 1",
+        {Param::Int(new_head), Param::Bytes(chain), Param::Text(audit_key_id_)});
     if (commit.ok()) {
-      commit = db.Query("SELECT pg_notify($1, $2)",
-                        {Param::Text(kChannel), Param::Text(absl::StrCat(new_head))})
-                   .status();
+      commit =
+          db.Defer("SELECT pg_notify($1, $2)", {Param::Text(kChannel), Param::Text(head_text)});
     }
   }
   OBSERVER_FAILPOINT("registry-before-commit");
@@ -595,14 +591,18 @@ void PostgresStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
 absl::StatusOr<pg::Result> PostgresStore::BeginGroup() {
   if (writer_ == nullptr || !writer_->ok()) {
     writer_.reset();
-    ASSIGN_OR_RETURN(writer_, ConnectWriter(conninfo_));
+    ASSIGN_OR_RETURN(std::unique_ptr<pg::Connection> conn, ConnectWriter(conninfo_));
+    RETURN_IF_ERROR(conn->EnterPipelineMode());
+    writer_ = std::move(conn);
   }
   pg::Connection& db = *writer_;
   // The revision lock: the state row, held until COMMIT. lock_timeout bounds the wait for
-  // another replica's group (or any other session holding it).
-  absl::Status begin =
-      db.Exec(absl::StrCat("BEGIN; SET LOCAL lock_timeout = '",
-                           absl::ToInt64Milliseconds(options_.busy_timeout), "ms'"));
+  // another replica's group (or any other session holding it). One round trip.
+  absl::Status begin = db.Defer("BEGIN");
+  if (begin.ok()) {
+    begin = db.Defer(absl::StrCat("SET LOCAL lock_timeout = '",
+                                  absl::ToInt64Milliseconds(options_.busy_timeout), "ms'"));
+  }
   absl::StatusOr<pg::Result> state =
       begin.ok() ? db.Query(
                        "SELECT head_revision, head_chain FROM store_state WHERE id = 1 "
