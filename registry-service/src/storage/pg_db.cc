@@ -139,32 +139,57 @@ absl::Status Connection::Defer(absl::string_view sql, std::initializer_list<Para
   return Send(sql, params.begin(), static_cast<int>(params.size()));
 }
 
-absl::Status Connection::Send(absl::string_view sql, const Param* params, int count) {
-  std::vector<unsigned int> types(static_cast<size_t>(count));
-  std::vector<const char*> values(static_cast<size_t>(count));
-  std::vector<int> lengths(static_cast<size_t>(count));
-  std::vector<int> formats(static_cast<size_t>(count), 1);
-  for (int i = 0; i < count; ++i) {
-    types[i] = params[i].type();
-    values[i] = params[i].data();
-    lengths[i] = params[i].length();
-  }
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = absl::StrCat("s", prepared_.size());
-    if (PQsendPrepare(conn_, name.c_str(), std::string(sql).c_str(), count, types.data()) != 1) {
-      return StatusFromPg(conn_, nullptr, absl::StrCat("preparing ", sql.substr(0, 60)));
+// The parameters as libpq takes them: all binary.
+struct Connection::Marshalled {
+  Marshalled(const Param* params, int count)
+      : types(static_cast<size_t>(count)),
+        values(static_cast<size_t>(count)),
+        lengths(static_cast<size_t>(count)),
+        formats(static_cast<size_t>(count), 1) {
+    for (size_t i = 0; i < types.size(); ++i) {
+      types[i] = params[i].type();
+      values[i] = params[i].data();
+      lengths[i] = params[i].length();
     }
-    ++unread_;
-    it = prepared_.emplace(std::string(sql), std::move(name)).first;
   }
+  int count() const { return static_cast<int>(types.size()); }
+  std::vector<unsigned int> types;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+};
+
+absl::Status Connection::Send(absl::string_view sql, const Param* params, int count) {
+  const Marshalled m(params, count);
+  ASSIGN_OR_RETURN(const std::string* name, Prepared(sql, m));
   // libpq copies the parameters into its output buffer here.
-  if (PQsendQueryPrepared(conn_, it->second.c_str(), count, values.data(), lengths.data(),
-                          formats.data(), /*resultFormat=*/1) != 1) {
+  if (PQsendQueryPrepared(conn_, name->c_str(), m.count(), m.values.data(), m.lengths.data(),
+                          m.formats.data(), /*resultFormat=*/1) != 1) {
     return StatusFromPg(conn_, nullptr, sql.substr(0, 60));
   }
   ++unread_;
   return absl::OkStatus();
+}
+
+absl::StatusOr<const std::string*> Connection::Prepared(absl::string_view sql,
+                                                        const Marshalled& m) {
+  if (auto it = prepared_.find(sql); it != prepared_.end()) return &it->second;
+  std::string name = absl::StrCat("s", prepared_.size());
+  if (pipeline_) {
+    // Its result is read with the statement's.
+    if (PQsendPrepare(conn_, name.c_str(), std::string(sql).c_str(), m.count(), m.types.data()) !=
+        1) {
+      return StatusFromPg(conn_, nullptr, absl::StrCat("preparing ", sql.substr(0, 60)));
+    }
+    ++unread_;
+  } else {
+    Result prepared(
+        PQprepare(conn_, name.c_str(), std::string(sql).c_str(), m.count(), m.types.data()));
+    if (PQresultStatus(prepared.raw()) != PGRES_COMMAND_OK) {
+      return StatusFromPg(conn_, prepared.raw(), absl::StrCat("preparing ", sql.substr(0, 60)));
+    }
+  }
+  return &prepared_.emplace(std::string(sql), std::move(name)).first->second;
 }
 
 absl::StatusOr<Result> Connection::Sync(absl::string_view what) {
@@ -210,26 +235,10 @@ absl::StatusOr<Result> Connection::QueryArray(absl::string_view sql, const Param
     RETURN_IF_ERROR(Send(sql, params, count));
     return Sync(sql.substr(0, 60));
   }
-  std::vector<unsigned int> types(static_cast<size_t>(count));
-  std::vector<const char*> values(static_cast<size_t>(count));
-  std::vector<int> lengths(static_cast<size_t>(count));
-  std::vector<int> formats(static_cast<size_t>(count), 1);
-  for (int i = 0; i < count; ++i) {
-    types[i] = params[i].type();
-    values[i] = params[i].data();
-    lengths[i] = params[i].length();
-  }
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = absl::StrCat("s", prepared_.size());
-    Result prepared(PQprepare(conn_, name.c_str(), std::string(sql).c_str(), count, types.data()));
-    if (PQresultStatus(prepared.raw()) != PGRES_COMMAND_OK) {
-      return StatusFromPg(conn_, prepared.raw(), absl::StrCat("preparing ", sql.substr(0, 60)));
-    }
-    it = prepared_.emplace(std::string(sql), std::move(name)).first;
-  }
-  PGresult* raw = PQexecPrepared(conn_, it->second.c_str(), count, values.data(), lengths.data(),
-                                 formats.data(), /*resultFormat=*/1);
+  const Marshalled m(params, count);
+  ASSIGN_OR_RETURN(const std::string* name, Prepared(sql, m));
+  PGresult* raw = PQexecPrepared(conn_, name->c_str(), m.count(), m.values.data(), m.lengths.data(),
+                                 m.formats.data(), /*resultFormat=*/1);
   Result result(raw);
   const ExecStatusType status = PQresultStatus(raw);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {

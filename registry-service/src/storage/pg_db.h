@@ -106,6 +106,9 @@ class Connection {
  private:
   explicit Connection(PGconn* conn) : conn_(conn) {}
   absl::StatusOr<Result> QueryArray(absl::string_view sql, const Param* params, int count);
+  struct Marshalled;
+  // The name of `sql` prepared on this connection (prepared now if new).
+  absl::StatusOr<const std::string*> Prepared(absl::string_view sql, const Marshalled& m);
   // Sends `sql` (preparing it first if new) without reading anything: pipeline mode only.
   absl::Status Send(absl::string_view sql, const Param* params, int count);
   // Pipeline mode: a Sync, then the results of everything sent since the last one; the last

@@ -20,6 +20,7 @@
 #include "common/thread_name.h"
 #include "registry-service/src/storage/audit_chain.h"
 #include "registry-service/src/storage/group_log.h"
+#include "registry-service/src/storage/store_common.h"
 
 namespace observer::registry {
 namespace {
@@ -97,21 +98,6 @@ constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(111627920733
 // Sent by every commit that appended changes; the payload is the new head revision.
 constexpr const char* kChannel = "observer_changes";
 constexpr int kCatchUpBatch = 1000;
-
-template <typename T>
-absl::StatusOr<T> ParseRecord(absl::string_view bytes, absl::string_view what) {
-  T message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
-                     absl::StrCat("corrupt ", what, " record in the store"));
-  }
-  return message;
-}
-
-absl::Status ShuttingDown() {
-  return MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
-                   "the store is shutting down");
-}
 
 absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
@@ -452,11 +438,7 @@ PostgresStore::PostgresStore(std::string conninfo, PostgresStoreOptions options,
       published_(head) {}
 
 PostgresStore::~PostgresStore() {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
+  queue_.Close();
   if (writer_thread_.joinable()) writer_thread_.join();
   if (stop_fd_ >= 0) {
     const uint64_t one = 1;
@@ -472,36 +454,18 @@ void PostgresStore::SetCommitListener(CommitListener listener) {
 }
 
 void PostgresStore::WriteAsync(WriteFn fn, WriteDone done) {
-  auto pending = std::make_unique<Pending>(Pending{std::move(fn), std::move(done)});
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (!stopping_) queue_.push_back(std::move(pending));
-  }
-  if (pending != nullptr) {
-    pending->done(ShuttingDown());
-    return;
-  }
-  queue_cv_.notify_one();
+  queue_.Push(std::move(fn), std::move(done));
 }
 
 void PostgresStore::WriterLoop() {
-  std::vector<std::unique_ptr<Pending>> group;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // Stopping, and everything queued was written.
-      while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_group_size) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
+  WriteGroup group;
+  while (queue_.TakeGroup(options_.max_group_size, group)) {
     CommitGroup(group);
     group.clear();
   }
 }
 
-void PostgresStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
+void PostgresStore::CommitGroup(WriteGroup& group) {
   const absl::Time start = absl::Now();
   absl::Status commit;
   auto fail_all = [&](const absl::Status& status) {
@@ -917,25 +881,16 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> PostgresStore::ReadChanges(int64_t 
       [&](pg::Connection& db, int64_t) -> absl::StatusOr<std::vector<v1::ChangeEvent>> {
         ASSIGN_OR_RETURN(pg::Result state, db.Query("SELECT compact_revision FROM store_state"));
         const int64_t compact = state.Int(0, 0);
-        if (from < compact) {
-          return MakeError(absl::StatusCode::kOutOfRange, reason::kRevisionCompacted,
-                           absl::StrCat("revision ", from,
-                                        " is compacted; the oldest retained revision is ", compact),
-                           {{"compact_revision", absl::StrCat(compact)}});
-        }
+        RETURN_IF_ERROR(ChangeBatch::CheckNotCompacted(from, compact));
         ASSIGN_OR_RETURN(pg::Result rows, db.Query("SELECT event FROM changes WHERE revision >= $1 "
                                                    "ORDER BY revision LIMIT $2",
                                                    {Param::Int(from), Param::Int(max_events)}));
-        std::vector<v1::ChangeEvent> events;
-        int64_t bytes = 0;
+        ChangeBatch batch(max_bytes);
         for (int i = 0; i < rows.rows(); ++i) {
-          const absl::string_view blob = rows.Bytes(i, 0);
-          if (!events.empty() && bytes + static_cast<int64_t>(blob.size()) > max_bytes) break;
-          bytes += static_cast<int64_t>(blob.size());
-          ASSIGN_OR_RETURN(auto event, ParseRecord<v1::ChangeEvent>(blob, "change"));
-          events.push_back(std::move(event));
+          ASSIGN_OR_RETURN(const bool added, batch.Add(rows.Bytes(i, 0)));
+          if (!added) break;
         }
-        return events;
+        return batch.Take();
       });
 }
 
@@ -945,73 +900,36 @@ void PostgresStore::CompactAsync(int64_t keep_from, WriteDone done) {
 }
 
 // Holds one REPEATABLE READ transaction open on a leased connection for the whole snapshot.
-class PostgresStore::Snapshot final : public SnapshotReader {
+class PostgresStore::Snapshot final : public StagedSnapshot {
  public:
-  Snapshot(Lease db, int64_t revision) : db_(std::move(db)), revision_(revision) {}
+  Snapshot(Lease db, int64_t revision) : StagedSnapshot(revision), db_(std::move(db)) {}
   ~Snapshot() override { (void)db_->Exec("COMMIT"); }
 
-  int64_t revision() const override { return revision_; }
-
-  absl::StatusOr<std::vector<v1::ResourceImage>> Next(int max_items, int64_t max_bytes) override {
-    std::vector<v1::ResourceImage> out;
-    int64_t bytes = 0;
-    while (stage_ < 3 && static_cast<int>(out.size()) < max_items) {
-      ASSIGN_OR_RETURN(const bool exhausted, ReadStage(max_items, max_bytes, out, bytes));
-      if (!exhausted) break;
-      ++stage_;
-      after_a_.clear();
-      after_b_.clear();
-    }
-    return out;
-  }
-
  private:
-  absl::StatusOr<bool> ReadStage(int max_items, int64_t max_bytes,
-                                 std::vector<v1::ResourceImage>& out, int64_t& bytes) {
-    const int want = max_items - static_cast<int>(out.size());
+  absl::Status ReadRows(int stage, const std::string& after_a, const std::string& after_b,
+                        int limit, const RowFn& row) override {
     absl::StatusOr<pg::Result> rows;
-    if (stage_ == 0) {
+    if (stage == 0) {
       rows = db_->Query("SELECT id, '', data FROM elections WHERE id > $1 ORDER BY id LIMIT $2",
-                        {Param::Text(after_a_), Param::Int(want)});
-    } else if (stage_ == 1) {
+                        {Param::Text(after_a), Param::Int(limit)});
+    } else if (stage == 1) {
       rows = db_->Query(
           "SELECT code, '', data FROM organisations WHERE code > $1 ORDER BY code LIMIT $2",
-          {Param::Text(after_a_), Param::Int(want)});
+          {Param::Text(after_a), Param::Int(limit)});
     } else {
       rows = db_->Query(
           "SELECT election_id, id, data FROM observers WHERE (election_id, id) > ($1, $2) "
           "ORDER BY election_id, id LIMIT $3",
-          {Param::Text(after_a_), Param::Text(after_b_), Param::Int(want)});
+          {Param::Text(after_a), Param::Text(after_b), Param::Int(limit)});
     }
     if (!rows.ok()) return rows.status();
-    int count = 0;
     for (int i = 0; i < rows->rows(); ++i) {
-      const absl::string_view blob = rows->Bytes(i, 2);
-      const int size = static_cast<int>(blob.size());
-      if (!out.empty() && bytes + size > max_bytes) return false;
-      v1::ResourceImage image;
-      bool parsed = false;
-      if (stage_ == 0) parsed = image.mutable_election()->ParseFromArray(blob.data(), size);
-      if (stage_ == 1) parsed = image.mutable_organisation()->ParseFromArray(blob.data(), size);
-      if (stage_ == 2) parsed = image.mutable_observer()->ParseFromArray(blob.data(), size);
-      if (!parsed) {
-        return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
-                         "corrupt record in the store");
-      }
-      ++count;
-      bytes += size;
-      after_a_ = rows->Text(i, 0);
-      after_b_ = rows->Text(i, 1);
-      out.push_back(std::move(image));
+      if (!row(rows->Bytes(i, 0), rows->Bytes(i, 1), rows->Bytes(i, 2))) break;
     }
-    return count < want;
+    return absl::OkStatus();
   }
 
   Lease db_;
-  int64_t revision_;
-  int stage_ = 0;
-  std::string after_a_;
-  std::string after_b_;
 };
 
 absl::StatusOr<std::unique_ptr<SnapshotReader>> PostgresStore::OpenSnapshot() {

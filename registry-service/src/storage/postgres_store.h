@@ -33,6 +33,7 @@
 #include "common/digest.h"
 #include "registry-service/src/storage/pg_db.h"
 #include "registry-service/src/storage/store.h"
+#include "registry-service/src/storage/store_common.h"
 
 namespace observer::registry {
 
@@ -93,10 +94,6 @@ class PostgresStore final : public Store {
  private:
   class Txn;
   class Snapshot;
-  struct Pending {
-    WriteFn fn;
-    WriteDone done;
-  };
 
   // A read connection lent for one read, returned to the pool on destruction (or closed if
   // it broke).
@@ -136,7 +133,7 @@ class PostgresStore final : public Store {
                                    absl::string_view what);
 
   void WriterLoop();
-  void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+  void CommitGroup(WriteGroup& group);
   // (Re)connects the writer if needed, begins a group's transaction and takes the revision
   // lock; the state row (head revision, chain value).
   absl::StatusOr<pg::Result> BeginGroup();
@@ -154,10 +151,7 @@ class PostgresStore final : public Store {
 
   std::unique_ptr<pg::Connection> writer_;  // Writer thread only; reconnected when broken.
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(queue_mu_);
-  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  WriteQueue queue_;
   std::thread writer_thread_;
 
   std::mutex pool_mu_;

@@ -21,6 +21,8 @@
 #include "common/status_macros.h"
 #include "common/thread_name.h"
 #include "registry-service/src/storage/audit_chain.h"
+#include "registry-service/src/storage/group_log.h"
+#include "registry-service/src/storage/store_common.h"
 
 namespace observer::registry {
 namespace {
@@ -88,16 +90,6 @@ constexpr int kChainedSchemaVersion = 2;
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
 constexpr int kMaxReaders = 16;
-
-template <typename T>
-absl::StatusOr<T> ParseRecord(absl::string_view bytes, absl::string_view what) {
-  T message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
-                     absl::StrCat("corrupt ", what, " record in the store"));
-  }
-  return message;
-}
 
 // The file's schema version, read before anything changes the file: a file that is not an
 // SQLite database, another application's database, or a newer store is refused untouched.
@@ -228,22 +220,12 @@ absl::StatusOr<int> LockStoreFile(const std::string& path) {
   return fd;
 }
 
-absl::Status ShuttingDown() {
-  return MakeError(absl::StatusCode::kUnavailable, reason::kUnavailable,
-                   "the store is shutting down");
-}
-
 }  // namespace
-
-struct SqliteStore::Pending {
-  WriteFn fn;
-  WriteDone done;
-};
 
 struct SqliteStore::Committed {
   int64_t head = 0;  // The store's head revision after the group.
   std::vector<v1::ChangeEvent> events;
-  std::vector<std::unique_ptr<Pending>> group;
+  WriteGroup group;
   std::vector<absl::Status> results;  // Per request of `group`.
 };
 
@@ -258,20 +240,11 @@ class SqliteStore::Txn final : public WriteTxn {
   Txn(sqlite::Connection& db, int64_t head, std::string chain, const std::string& audit_key,
       const HmacSha256Key& audit_mac, const std::string& audit_key_id)
       : db_(db),
-        head_(head),
-        last_appended_(head),
-        chain_(std::move(chain)),
+        log_(head, std::move(chain), audit_mac),
         audit_key_(audit_key),
-        audit_mac_(audit_mac),
         audit_key_id_(audit_key_id) {}
 
-  // Every allocated revision has its change appended (revisions stay gap-free).
-  bool complete() const { return last_appended_ == head_; }
-
-  int64_t head() const { return head_; }
-  // The chain value of the last change appended (of the head revision).
-  const std::string& chain() const { return chain_; }
-  std::vector<v1::ChangeEvent>& events() { return events_; }
+  GroupLog& log() { return log_; }
 
   // Elections and organisations are read once per group (every row of a batch reads them):
   // the cache holds what this transaction read or wrote, and is dropped on a rollback.
@@ -402,15 +375,15 @@ class SqliteStore::Txn final : public WriteTxn {
     return DeleteTags(election_id, observer_id);
   }
 
-  int64_t NextRevision() override { return ++head_; }
-  int64_t CurrentRevision() const override { return head_; }
+  int64_t NextRevision() override { return log_.Next(); }
+  int64_t CurrentRevision() const override { return log_.head(); }
 
   absl::Status Atomically(const std::function<absl::Status()>& fn) override {
     // One name for every level: RELEASE and ROLLBACK TO act on the innermost savepoint of
     // that name, which is this call's, however deep it is nested. (Fixed SQL also keeps each
     // statement prepared once.)
     RETURN_IF_ERROR(Run("SAVEPOINT nested"));
-    const Mark m = mark();
+    const GroupLog::Mark m = log_.mark();
     absl::Status status = fn();
     if (status.ok()) status = Run("RELEASE nested");
     if (!status.ok()) {
@@ -422,21 +395,16 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   absl::Status AppendChange(v1::ChangeEvent event) override {
-    if (event.revision() != last_appended_ + 1 || event.revision() > head_) {
-      return absl::InternalError(absl::StrCat("change for revision ", event.revision(),
-                                              " appended out of order (expected ",
-                                              last_appended_ + 1, ")"));
-    }
+    ASSIGN_OR_RETURN(GroupLog::Entry entry, log_.Link(event));
     ASSIGN_OR_RETURN(auto stmt,
                      Prepare("INSERT OR FAIL INTO changes (revision, event, chain, key_id) "
                              "VALUES (?1, ?2, ?3, ?4)"));
-    const std::string bytes = event.SerializeAsString();
-    std::string chain = ChainLink(audit_mac_, chain_, event.revision(), bytes);
-    stmt.Bind(1, event.revision()).BindBlob(2, bytes).BindBlob(3, chain).Bind(4, audit_key_id_);
+    stmt.Bind(1, event.revision())
+        .BindBlob(2, entry.bytes)
+        .BindBlob(3, entry.chain)
+        .Bind(4, audit_key_id_);
     RETURN_IF_ERROR(stmt.Run());
-    last_appended_ = event.revision();
-    chain_ = std::move(chain);
-    events_.push_back(std::move(event));
+    log_.Appended(std::move(event), std::move(entry));
     return absl::OkStatus();
   }
 
@@ -463,7 +431,7 @@ class SqliteStore::Txn final : public WriteTxn {
 
   absl::Status Compact(int64_t keep_from) {
     ASSIGN_OR_RETURN(const int64_t current, QueryInt("SELECT compact_revision FROM store_state"));
-    keep_from = std::min(keep_from, head_ + 1);
+    keep_from = std::min(keep_from, log_.head() + 1);
     if (keep_from <= current) return absl::OkStatus();
     // The chain value of the last change dropped becomes the anchor the kept ones verify from,
     // with a MAC so that it cannot be replaced without the key.
@@ -497,21 +465,11 @@ class SqliteStore::Txn final : public WriteTxn {
     return state.Run();
   }
 
-  // Savepoint bookkeeping: what to give back if the current request is rolled back.
-  struct Mark {
-    int64_t head;
-    int64_t last_appended;
-    size_t events;
-    std::string chain;
-  };
-  Mark mark() const { return {head_, last_appended_, events_.size(), chain_}; }
-  void rollback_to(const Mark& m) {
+  // What to give back if the current request is rolled back to its savepoint.
+  void rollback_to(const GroupLog::Mark& m) {
     elections_.clear();
     organisations_.clear();
-    head_ = m.head;
-    last_appended_ = m.last_appended;
-    events_.resize(m.events);
-    chain_ = m.chain;
+    log_.rollback_to(m);
   }
 
  private:
@@ -557,13 +515,9 @@ class SqliteStore::Txn final : public WriteTxn {
   }
 
   sqlite::Connection& db_;
-  int64_t head_;
-  int64_t last_appended_;
-  std::string chain_;  // Chain value of revision last_appended_.
+  GroupLog log_;
   const std::string& audit_key_;
-  const HmacSha256Key& audit_mac_;  // Of audit_key_.
   const std::string& audit_key_id_;
-  std::vector<v1::ChangeEvent> events_;
   absl::flat_hash_map<std::string, std::optional<v1::Election>> elections_;
   absl::flat_hash_map<std::string, std::optional<v1::Organisation>> organisations_;
 };
@@ -681,11 +635,7 @@ SqliteStore::SqliteStore(std::string path, SqliteStoreOptions options,
       audit_mac_(options_.audit_key) {}
 
 SqliteStore::~SqliteStore() {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
+  queue_.Close();
   if (writer_thread_.joinable()) writer_thread_.join();
   // Everything queued is committed; the syncer makes it durable and answers it, then stops.
   {
@@ -708,32 +658,12 @@ SqliteStore::~SqliteStore() {
 void SqliteStore::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
 
 void SqliteStore::WriteAsync(WriteFn fn, WriteDone done) {
-  auto pending = std::make_unique<Pending>(Pending{std::move(fn), std::move(done)});
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (!stopping_) {
-      queue_.push_back(std::move(pending));
-    }
-  }
-  if (pending != nullptr) {
-    pending->done(ShuttingDown());
-    return;
-  }
-  queue_cv_.notify_one();
+  queue_.Push(std::move(fn), std::move(done));
 }
 
 void SqliteStore::WriterLoop() {
-  std::vector<std::unique_ptr<Pending>> group;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // Stopping, and everything queued was written.
-      while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_group_size) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
+  WriteGroup group;
+  while (queue_.TakeGroup(options_.max_group_size, group)) {
     CommitGroup(group);
     group.clear();
     if (wal_frames_at_commit_ >= options_.checkpoint_restart_frames) {
@@ -752,7 +682,7 @@ void SqliteStore::WriterLoop() {
   }
 }
 
-void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
+void SqliteStore::CommitGroup(WriteGroup& group) {
   const absl::Time start = absl::Now();
   absl::Status commit;
   auto report = [&] {
@@ -774,10 +704,10 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
   for (auto& p : group) {
     absl::Status status = db.Run("SAVEPOINT request");
     if (status.ok()) {
-      const Txn::Mark mark = txn.mark();
+      const GroupLog::Mark mark = txn.log().mark();
       status = p->fn(txn);
       OBSERVER_FAILPOINT("registry-after-apply");
-      if (status.ok() && !txn.complete()) {
+      if (status.ok() && !txn.log().complete()) {
         status = absl::InternalError("a write allocated a revision without recording its change");
       }
       if (status.ok()) status = db.Run("RELEASE request");
@@ -797,9 +727,9 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     }
     results.push_back(std::move(status));
   }
-  if (txn.head() != head_revision_) {
+  if (txn.log().head() != head_revision_) {
     auto stmt = db.Prepare("UPDATE store_state SET head_revision = ?1");
-    commit = stmt.ok() ? stmt->Bind(1, txn.head()).Run() : stmt.status();
+    commit = stmt.ok() ? stmt->Bind(1, txn.log().head()).Run() : stmt.status();
   }
   OBSERVER_FAILPOINT("registry-before-commit");
   if (commit.ok()) commit = db.Run("COMMIT");
@@ -809,11 +739,12 @@ void SqliteStore::CommitGroup(std::vector<std::unique_ptr<Pending>>& group) {
     for (auto& p : group) p->done(commit);
     return;
   }
-  head_revision_ = txn.head();
-  head_chain_ = txn.chain();
+  head_revision_ = txn.log().head();
+  head_chain_ = txn.log().chain();
   // Every group goes to the syncer, also one that changed nothing (a replayed request answers
   // with a revision that may still be syncing), so answers keep commit order.
-  Committed committed{txn.head(), std::move(txn.events()), std::move(group), std::move(results)};
+  Committed committed{txn.log().head(), std::move(txn.log().events()), std::move(group),
+                      std::move(results)};
   {
     std::lock_guard<std::mutex> lock(sync_mu_);
     committed_.push_back(std::move(committed));
@@ -1081,27 +1012,18 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> SqliteStore::ReadChanges(int64_t fr
       [&](sqlite::Connection& db, int64_t) -> absl::StatusOr<std::vector<v1::ChangeEvent>> {
         ASSIGN_OR_RETURN(const int64_t compact,
                          db.QueryInt("SELECT compact_revision FROM store_state"));
-        if (from < compact) {
-          return MakeError(absl::StatusCode::kOutOfRange, reason::kRevisionCompacted,
-                           absl::StrCat("revision ", from,
-                                        " is compacted; the oldest retained revision is ", compact),
-                           {{"compact_revision", absl::StrCat(compact)}});
-        }
-        std::vector<v1::ChangeEvent> events;
+        RETURN_IF_ERROR(ChangeBatch::CheckNotCompacted(from, compact));
         ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT event FROM changes WHERE revision >= ?1 "
                                                "ORDER BY revision LIMIT ?2"));
         stmt.Bind(1, from).Bind(2, int64_t{max_events});
-        int64_t bytes = 0;
+        ChangeBatch batch(max_bytes);
         for (;;) {
           ASSIGN_OR_RETURN(const bool row, stmt.Step());
           if (!row) break;
-          const absl::string_view blob = stmt.Blob(0);
-          if (!events.empty() && bytes + static_cast<int64_t>(blob.size()) > max_bytes) break;
-          bytes += static_cast<int64_t>(blob.size());
-          ASSIGN_OR_RETURN(auto event, ParseRecord<v1::ChangeEvent>(blob, "change"));
-          events.push_back(std::move(event));
+          ASSIGN_OR_RETURN(const bool added, batch.Add(stmt.Blob(0)));
+          if (!added) break;
         }
-        return events;
+        return batch.Take();
       });
 }
 
@@ -1111,71 +1033,30 @@ void SqliteStore::CompactAsync(int64_t keep_from, WriteDone done) {
 }
 
 // Holds one read transaction open on a leased connection for the whole snapshot.
-class SqliteStore::Snapshot final : public SnapshotReader {
+class SqliteStore::Snapshot final : public StagedSnapshot {
  public:
-  Snapshot(ReaderLease db, int64_t revision) : db_(std::move(db)), revision_(revision) {}
+  Snapshot(ReaderLease db, int64_t revision) : StagedSnapshot(revision), db_(std::move(db)) {}
   ~Snapshot() override { (void)db_->Run("COMMIT"); }
 
-  int64_t revision() const override { return revision_; }
-
-  absl::StatusOr<std::vector<v1::ResourceImage>> Next(int max_items, int64_t max_bytes) override {
-    std::vector<v1::ResourceImage> out;
-    int64_t bytes = 0;
-    while (stage_ < 3 && static_cast<int>(out.size()) < max_items) {
-      ASSIGN_OR_RETURN(const bool exhausted, ReadStage(max_items, max_bytes, out, bytes));
-      if (!exhausted) break;
-      ++stage_;
-      after_a_.clear();
-      after_b_.clear();
-    }
-    return out;
-  }
-
  private:
-  // Appends records of the current stage until `max_items`/`max_bytes` (at least one record
-  // per call); true when the stage has no more records.
-  absl::StatusOr<bool> ReadStage(int max_items, int64_t max_bytes,
-                                 std::vector<v1::ResourceImage>& out, int64_t& bytes) {
+  absl::Status ReadRows(int stage, const std::string& after_a, const std::string& after_b,
+                        int limit, const RowFn& row) override {
     static constexpr const char* kSql[] = {
         "SELECT id, '', data FROM elections WHERE id > ?1 ORDER BY id LIMIT ?3",
         "SELECT code, '', data FROM organisations WHERE code > ?1 ORDER BY code LIMIT ?3",
         ("SELECT election_id, id, data FROM observers WHERE (election_id, id) > (?1, ?2) "
          "ORDER BY election_id, id LIMIT ?3"),
     };
-    const int want = max_items - static_cast<int>(out.size());
-    ASSIGN_OR_RETURN(auto stmt, db_->Prepare(kSql[stage_]));
-    stmt.Bind(1, after_a_).Bind(3, int64_t{want});
-    if (stage_ == 2) stmt.Bind(2, after_b_);
-    int count = 0;
+    ASSIGN_OR_RETURN(auto stmt, db_->Prepare(kSql[stage]));
+    stmt.Bind(1, after_a).Bind(3, int64_t{limit});
+    if (stage == 2) stmt.Bind(2, after_b);
     for (;;) {
-      ASSIGN_OR_RETURN(const bool row, stmt.Step());
-      if (!row) break;
-      const absl::string_view blob = stmt.Blob(2);
-      const int size = static_cast<int>(blob.size());
-      if (!out.empty() && bytes + size > max_bytes) return false;
-      v1::ResourceImage image;
-      bool parsed = false;
-      if (stage_ == 0) parsed = image.mutable_election()->ParseFromArray(blob.data(), size);
-      if (stage_ == 1) parsed = image.mutable_organisation()->ParseFromArray(blob.data(), size);
-      if (stage_ == 2) parsed = image.mutable_observer()->ParseFromArray(blob.data(), size);
-      if (!parsed) {
-        return MakeError(absl::StatusCode::kDataLoss, reason::kStoreError,
-                         "corrupt record in the store");
-      }
-      ++count;
-      bytes += size;
-      after_a_ = stmt.Text(0);
-      after_b_ = stmt.Text(1);
-      out.push_back(std::move(image));
+      ASSIGN_OR_RETURN(const bool more, stmt.Step());
+      if (!more || !row(stmt.Blob(0), stmt.Blob(1), stmt.Blob(2))) return absl::OkStatus();
     }
-    return count < want;
   }
 
   ReaderLease db_;
-  int64_t revision_;
-  int stage_ = 0;
-  std::string after_a_;
-  std::string after_b_;
 };
 
 absl::StatusOr<std::unique_ptr<SnapshotReader>> SqliteStore::OpenSnapshot() {

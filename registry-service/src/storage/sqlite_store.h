@@ -23,6 +23,7 @@
 #include "common/digest.h"
 #include "registry-service/src/storage/sqlite_db.h"
 #include "registry-service/src/storage/store.h"
+#include "registry-service/src/storage/store_common.h"
 
 namespace observer::registry {
 
@@ -105,7 +106,6 @@ class SqliteStore final : public Store {
  private:
   class Txn;
   class Snapshot;
-  struct Pending;
 
   // A read connection lent for the duration of one read, returned on destruction.
   class ReaderLease {
@@ -142,7 +142,7 @@ class SqliteStore final : public Store {
                                    absl::string_view what);
 
   void WriterLoop();
-  void CommitGroup(std::vector<std::unique_ptr<Pending>>& group);
+  void CommitGroup(WriteGroup& group);
   // Makes committed groups durable, then publishes and acknowledges them, in commit order.
   void SyncerLoop();
   // Blocks until `revision` is durable (at once when it already is).
@@ -168,10 +168,7 @@ class SqliteStore final : public Store {
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(queue_mu_);
-  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  WriteQueue queue_;
   std::thread writer_thread_;
 
   // Groups committed by the writer and waiting for their fdatasync, in commit order.
