@@ -618,9 +618,21 @@ void PostgresStore::CatchUp(pg::Connection& conn, std::vector<v1::ChangeEvent>* 
   }
 }
 
+int64_t PostgresStore::Published() {
+  std::lock_guard<std::mutex> lock(publish_mu_);
+  return published_;
+}
+
 void PostgresStore::ListenerLoop() {
   std::unique_ptr<pg::Connection> conn;
   absl::Duration backoff = absl::Milliseconds(100);
+  // A new store's tables have no statistics until autovacuum first analyzes them (its naptime
+  // is a minute): meanwhile the planner cannot tell the index of a lookup's full key from
+  // another index that merely starts with the election, and a lookup scans the election's
+  // entries. So the listener analyzes the tables as the log grows by each factor of ten from
+  // 500 revisions; autovacuum keeps them up to date after that.
+  int64_t next_analyze = 500;
+  while (next_analyze <= Published()) next_analyze *= 10;
   for (;;) {
     if (conn == nullptr || !conn->ok()) {
       conn.reset();
@@ -634,7 +646,17 @@ void PostgresStore::ListenerLoop() {
                    {{"error", listen.message()}});
       }
     }
-    if (conn != nullptr) CatchUp(*conn, nullptr);
+    if (conn != nullptr) {
+      CatchUp(*conn, nullptr);
+      if (const int64_t published = Published(); published >= next_analyze) {
+        if (absl::Status analyzed = conn->Exec(
+                "ANALYZE observers, observer_tags, badges, badge_sequences, changes, requests");
+            !analyzed.ok()) {
+          LogWarning("cannot analyze the store's tables", {{"error", analyzed.message()}});
+        }
+        while (next_analyze <= published) next_analyze *= 10;
+      }
+    }
     pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {conn ? PQsocket(conn->raw()) : -1, POLLIN, 0}};
     const absl::Duration wait = conn ? options_.poll_interval : backoff;
     if (!conn) backoff = std::min(backoff * 2, absl::Seconds(5));

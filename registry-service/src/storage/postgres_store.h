@@ -142,6 +142,8 @@ class PostgresStore final : public Store {
   // when they come next.
   void CatchUp(pg::Connection& conn, std::vector<v1::ChangeEvent>* own);
   void ListenerLoop();
+  // The last revision given to the listener.
+  int64_t Published();
 
   const std::string conninfo_;
   const PostgresStoreOptions options_;

@@ -1368,6 +1368,16 @@ TEST_P(StoreConformanceTest, ChangeLogVerifiesThroughGroupsRollbacksCompactionAn
 
 // --- PostgreSQL only ------------------------------------------------------------------------
 
+// One request with one minimal change.
+absl::Status TouchStore(Store& store) {
+  return store.Write([](WriteTxn& txn) -> absl::Status {
+    v1::ChangeEvent e;
+    e.set_revision(txn.NextRevision());
+    e.set_name("elections/touch");
+    return txn.AppendChange(e);
+  });
+}
+
 class PostgresStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -1454,19 +1464,10 @@ TEST_F(PostgresStoreTest, EveryStoreOnTheDatabasePublishesEveryChangeInOrder) {
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& e : events) seen_b.push_back(e.revision());
   });
-  auto touch = [](Store& store) {
-    return store.Write([](WriteTxn& txn) -> absl::Status {
-      const int64_t r = txn.NextRevision();
-      v1::ChangeEvent e;
-      e.set_revision(r);
-      e.set_name("elections/touch");
-      return txn.AppendChange(e);
-    });
-  };
   std::vector<std::thread> writers;
   for (Store* store : {a.get(), b.get()}) {
-    writers.emplace_back([store, &touch] {
-      for (int i = 0; i < 50; ++i) EXPECT_OK(touch(*store));
+    writers.emplace_back([store] {
+      for (int i = 0; i < 50; ++i) EXPECT_OK(TouchStore(*store));
     });
   }
   for (auto& t : writers) t.join();
@@ -1483,6 +1484,28 @@ TEST_F(PostgresStoreTest, EveryStoreOnTheDatabasePublishesEveryChangeInOrder) {
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_THAT(seen_a, ElementsAreArray(all));
   EXPECT_THAT(seen_b, ElementsAreArray(all));
+}
+
+// A new store's tables are analyzed as its log passes 500 revisions, before autovacuum's
+// first round: without statistics the planner picks a lookup's index at random.
+TEST_F(PostgresStoreTest, TheTablesAreAnalyzedOnceTheLogGrows) {
+  PostgresStoreOptions options;
+  options.poll_interval = absl::Milliseconds(50);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgres(dir_, options));
+  const std::string analyzed =
+      "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'observers' AND "
+      "last_analyze IS NOT NULL";
+  for (int i = 0; i < 499; ++i) {
+    ASSERT_OK(TouchStore(*store));
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_THAT(Query(analyzed), ElementsAre("0")) << "analyzed before 500 revisions";
+  ASSERT_OK(TouchStore(*store));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Query(analyzed) != std::vector<std::string>{"1"} && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(Query(analyzed), ElementsAre("1"));
 }
 
 // --- SQLite only ----------------------------------------------------------------------------
