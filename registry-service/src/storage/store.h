@@ -1,7 +1,7 @@
 // The storage interface of the registry: durable records, the change log (outbox) written in
-// the same transaction, idempotency records, and consistent reads. SQLite implements it now;
-// PostgreSQL will implement it for scale-out. Every implementation must pass
-// store_conformance_test.cc.
+// the same transaction, idempotency records, and consistent reads. SQLite implements it
+// (sqlite_store.h), and PostgreSQL for several replicas on one database (postgres_store.h, ADR
+// 0012). Every implementation must pass store_conformance_test.cc.
 #ifndef OBSERVER_REGISTRY_STORAGE_STORE_H_
 #define OBSERVER_REGISTRY_STORAGE_STORE_H_
 
