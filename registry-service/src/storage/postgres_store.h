@@ -20,7 +20,6 @@
 #define OBSERVER_REGISTRY_STORAGE_POSTGRES_STORE_H_
 
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
