@@ -1,17 +1,13 @@
 #include "tests/harness/registry_process.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <utility>
 
+#include "registry-service/src/storage/audit_chain.h"
 #include "tests/harness/postgres_cluster.h"
 
 namespace observer::testing {
@@ -82,14 +78,11 @@ std::string TestPostgresDatabase(const std::string& key) {
 }
 
 std::string EnsureAuditKeyFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    std::random_device random;
-    std::string key(32, '\0');
-    for (char& c : key) c = static_cast<char>(random());
-    const bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
-    ::close(fd);
-    if (!written) std::fprintf(stderr, "cannot write the audit key %s\n", path.c_str());
+  bool created = false;
+  if (absl::StatusOr<std::string> key = registry::ReadOrCreateAuditKeyFile(path, &created);
+      !key.ok()) {
+    std::fprintf(stderr, "cannot make the audit key %s: %s\n", path.c_str(),
+                 std::string(key.status().message()).c_str());
   }
   return path;
 }

@@ -27,7 +27,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +47,7 @@
 #include "common/health_client.h"
 #include "observer/registry/v1/registry_service.grpc.pb.h"
 #include "observer/stats/v1/stats_service.grpc.pb.h"
+#include "registry-service/src/storage/audit_chain.h"
 #include "tests/harness/command.h"
 #include "tests/harness/postgres_cluster.h"
 #include "tools/bench/import_csv.h"
@@ -529,17 +529,10 @@ void Suite::StepScaleOut() {
   }
   const std::string url = (*pg)->Url("registry");
   const std::string key_file = absl::StrCat(run_dir_, "/pg-audit.key");
-  {
-    std::random_device random;
-    std::string key(32, '\0');
-    for (char& c : key) c = static_cast<char>(random());
-    std::ofstream out(key_file, std::ios::binary | std::ios::trunc);
-    out << key;
-    out.close();
-    std::error_code error;
-    std::filesystem::permissions(
-        key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, error);
-    if (!out.good() || error) return Fail("scale_out", absl::StrCat("cannot write ", key_file));
+  bool created = false;
+  if (absl::StatusOr<std::string> key = registry::ReadOrCreateAuditKeyFile(key_file, &created);
+      !key.ok()) {
+    return Fail("scale_out", key.status().ToString());
   }
   std::vector<std::unique_ptr<ServerProcess>> replicas;
   for (int n : {1, 3}) {
